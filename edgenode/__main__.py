@@ -1,0 +1,3 @@
+from edgenode.cli import main
+
+raise SystemExit(main())

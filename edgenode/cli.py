@@ -1,0 +1,165 @@
+"""edgenode serve | check | explain."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from edgenode import __version__
+from edgenode.config.errors import ConfigError
+from edgenode.options import ServeOptions, parse_size
+
+
+def _site_arg(text: str) -> tuple[str, tuple[str, ...]]:
+    """`DIR` or `host1,host2=DIR`."""
+    if "=" in text:
+        hosts, _, d = text.partition("=")
+        return d, tuple(h.strip().lower() for h in hosts.split(",") if h.strip())
+    return text, ()
+
+
+def add_serve_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("sites", nargs="*", default=["."], metavar="SITE_DIR",
+                   help="site directory (default .); HOST[,HOST]=DIR serves several sites by Host header")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="port (default [dev] port or 8888; 0 = any free port)")
+    p.add_argument("--cache-size", default="256MB", help="response cache size in bytes (default 256MB)")
+    p.add_argument("--log-format", choices=("text", "json"), default="text")
+    p.add_argument("--quiet", action="store_true", help="no banner and no access log (errors still show)")
+    p.add_argument("--grace", type=float, default=10.0, help="seconds to finish in-flight requests on shutdown")
+    p.add_argument("--config", default=None, help="netlify.toml to read (default SITE_DIR/netlify.toml)")
+    p.add_argument("--context", default="dev", help="deploy context whose [context.NAME] settings apply")
+    p.add_argument("--no-watch", action="store_true", help="do not reload when files change")
+    add_site_arguments(p)
+    g = p.add_argument_group("edge handlers")
+    g.add_argument("--handler-cpu-ms", type=float, default=50.0, help="CPU budget per request (default 50)")
+    g.add_argument("--handler-memory-mb", type=int, default=256, help="memory limit per isolate (default 256)")
+    g.add_argument("--handler-timeout-ms", type=float, default=30000.0,
+                   help="wall-clock budget of a handler invocation (default 30000)")
+    g = p.add_argument_group("origins")
+    g.add_argument("--function-timeout", type=float, default=30.0, help="function timeout in seconds (default 30)")
+    g.add_argument("--proxy-connect-timeout", type=float, default=5.0, help="upstream connect timeout, s")
+    g.add_argument("--proxy-read-timeout", type=float, default=26.0,
+                   help="upstream time to first byte and idle timeout, s (default 26, as Netlify)")
+
+
+def add_site_arguments(p: argparse.ArgumentParser) -> None:
+    """Flags that change how a site's rules evaluate: shared by serve and explain."""
+    g = p.add_argument_group("identity and geo")
+    g.add_argument("--jwt-secret", default=None, help="HS256 secret for nf_jwt / Bearer tokens ([dev] jwtSecret)")
+    g.add_argument("--jwt-public-key", default=None, help="PEM or JWKS file for RS256/ES256 tokens")
+    g.add_argument("--jwt-role-path", default=None,
+                   help="claim path of the roles (default app_metadata.authorization.roles)")
+    g.add_argument("--country", default=None, help="fix the visitor country (ISO alpha-2) for local work")
+    g.add_argument("--geoip-db", default=None, help="MaxMind database (.mmdb) for country, subdivision, city")
+    g.add_argument("--trust-geo-header", default=None, metavar="NAME",
+                   help="take the country from this request header (only behind a trusted proxy)")
+
+
+def options_from_args(a: argparse.Namespace) -> ServeOptions:
+    o = ServeOptions()
+    o.sites = [_site_arg(s) for s in a.sites]
+    o.host = a.host
+    o.port = a.port if a.port is not None else 8888
+    o.cache_size = parse_size(a.cache_size)
+    o.log_format = a.log_format
+    o.quiet = a.quiet
+    o.grace = a.grace
+    o.config = a.config
+    o.context = a.context
+    o.watch = not a.no_watch
+    apply_site_arguments(a, o)
+    o.handler_cpu_ms = a.handler_cpu_ms
+    o.handler_memory_mb = a.handler_memory_mb
+    o.handler_timeout_ms = a.handler_timeout_ms
+    o.function_timeout = a.function_timeout
+    o.proxy_connect_timeout = a.proxy_connect_timeout
+    o.proxy_read_timeout = a.proxy_read_timeout
+    return o
+
+
+def apply_site_arguments(a: argparse.Namespace, o: ServeOptions) -> None:
+    o.jwt_secret = a.jwt_secret
+    o.jwt_public_key = a.jwt_public_key
+    o.jwt_role_path = a.jwt_role_path
+    o.country = a.country
+    o.geoip_db = a.geoip_db
+    o.trust_geo_header = a.trust_geo_header
+
+
+def run_serve(a: argparse.Namespace) -> int:
+    from edgenode.accesslog import setup_logging
+    from edgenode.server import EdgeServer, banner, serve_forever
+
+    try:
+        options = options_from_args(a)
+    except ValueError as e:
+        print(f"edgenode: {e}", file=sys.stderr)
+        return 2
+    if a.port is None:
+        # CFG-7: [dev] port of the first site, when set.
+        try:
+            from edgenode.config.netlify_toml import load_site_config
+
+            dev_port = load_site_config(options.sites[0][0], options.config, options.context).dev.get("port")
+            if isinstance(dev_port, int):
+                options.port = dev_port
+        except ConfigError:
+            pass
+    setup_logging(options.log_format, options.quiet)
+    try:
+        server = EdgeServer(options)
+    except ConfigError as e:
+        print(f"edgenode: {e}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as e:
+        print(f"edgenode: {e}", file=sys.stderr)
+        return 2
+
+    def ready(s: EdgeServer) -> None:
+        if not options.quiet:
+            print(banner(s), flush=True)
+
+    try:
+        import uvloop  # type: ignore[import-not-found]
+
+        runner = uvloop.run
+    except ImportError:  # pragma: no cover
+        runner = asyncio.run
+    try:
+        runner(serve_forever(server, ready))
+    except OSError as e:
+        print(f"edgenode: cannot listen on {options.host}:{options.port}: {e.strerror}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="edgenode", description="A Netlify-compatible edge node.")
+    parser.add_argument("--version", action="version", version=f"edgenode {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve a site directory")
+    add_serve_arguments(serve)
+    check = sub.add_parser("check", help="report every config problem as FILE:LINE: reason")
+    check.add_argument("site", nargs="?", default=".", metavar="SITE_DIR")
+    check.add_argument("--config", default=None)
+    check.add_argument("--context", default="dev")
+    return parser
+
+
+def run_check(a: argparse.Namespace) -> int:
+    from edgenode.commands.check import check_site
+
+    return check_site(a.site, a.config, a.context)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        return run_serve(args)
+    if args.command == "check":
+        return run_check(args)
+    return 2  # pragma: no cover - argparse rejects unknown commands

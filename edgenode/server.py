@@ -1,0 +1,205 @@
+"""The HTTP server: aiohttp's low-level server, one handler that runs the pipeline and writes the result."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import time
+from collections.abc import AsyncIterable
+
+from aiohttp import web
+
+from edgenode import pipeline
+from edgenode.accesslog import log_request
+from edgenode.errors import error_response
+from edgenode.exchange import EdgeRequest, EdgeResponse, Exchange, FileBody
+from edgenode.node import EdgeNode
+from edgenode.paths import BadPath, decode_path
+from edgenode.respond import SERVER
+
+log = logging.getLogger("edgenode")
+CHUNK = 256 * 1024
+
+
+def _split_host(authority: str) -> str:
+    host = authority.strip().lower()
+    if host.startswith("["):
+        return host.split("]", 1)[0] + "]"
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+async def _body_iter(request: web.BaseRequest):
+    async for chunk in request.content.iter_any():
+        yield chunk
+
+
+def make_handler(node: EdgeNode):
+    async def handle(request: web.BaseRequest) -> web.StreamResponse:
+        t0 = time.perf_counter()
+        authority = request.headers.get("Host", "")
+        host = _split_host(authority)
+        site = node.sites.for_host(host)
+        raw = request.raw_path
+        raw_path, _, query = raw.partition("?")
+        if raw_path.startswith(("http://", "https://")):  # absolute-form request target
+            rest = raw_path.split("://", 1)[1]
+            raw_path = "/" + rest.split("/", 1)[1] if "/" in rest else "/"
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        client_ip = peer[0] if peer else "127.0.0.1"
+        try:
+            path = decode_path(raw_path)
+        except BadPath as e:
+            resp = error_response(400, "Bad Request", str(e), request.headers.get("Accept"))
+            rid = os.urandom(13).hex().upper()[:26]
+            resp.headers["Server"] = SERVER
+            resp.headers["X-Nf-Request-Id"] = rid
+            notes: dict = {}
+            out = await _write(request, resp, notes)
+            log_request(request.method, raw_path, 400, notes.get("sent", 0), time.perf_counter() - t0, "", rid,
+                        site.site_id)
+            return out
+        has_body = request.body_exists
+        ereq = EdgeRequest(request.method, request.scheme, host, authority or "localhost", path, raw_path,
+                           query, request.headers, client_ip, _body_iter(request) if has_body else None)
+        ex = Exchange(ereq, site)
+        try:
+            resp = await pipeline.handle(node, ex)
+        except Exception:
+            log.exception("request %s %s failed", request.method, raw_path)
+            resp = error_response(500, "Internal Server Error", "the edge node failed to answer",
+                                  request.headers.get("Accept"))
+            resp.headers["X-Nf-Request-Id"] = ex.request_id
+            resp.headers["Server"] = SERVER
+        out = await _write(request, resp, ex.notes)
+        log_request(request.method, raw_path, resp.status, ex.notes.get("sent", 0), time.perf_counter() - t0,
+                    ex.cache_status, ex.request_id, site.site_id)
+        return out
+
+    return handle
+
+
+async def _write(request: web.BaseRequest, resp: EdgeResponse, notes: dict) -> web.StreamResponse:
+    """Write the response; notes["sent"] gets the body bytes sent (for the access log)."""
+    body = resp.body
+    headers = resp.headers
+    if isinstance(body, bytes):
+        headers.popall("Content-Length", None)
+        if request.method == "HEAD":
+            return _head(resp, len(body))
+        notes["sent"] = len(body)
+        return web.Response(status=resp.status, headers=headers, body=body)
+    if isinstance(body, FileBody):
+        headers["Content-Length"] = str(body.length)
+        sr = web.StreamResponse(status=resp.status, headers=headers)
+        await sr.prepare(request)
+        if request.method != "HEAD":
+            await _send_file(request, sr, body)
+            notes["sent"] = body.length
+        await sr.write_eof()
+        return sr
+    assert isinstance(body, AsyncIterable)
+    sr = web.StreamResponse(status=resp.status, headers=headers)
+    if "Content-Length" not in headers:
+        sr.enable_chunked_encoding()
+    await sr.prepare(request)
+    sent = 0
+    if request.method != "HEAD":
+        async for chunk in body:
+            if chunk:
+                sent += len(chunk)
+                await sr.write(chunk)
+    notes["sent"] = sent
+    await sr.write_eof()
+    return sr
+
+
+def _head(resp: EdgeResponse, length: int) -> web.Response:
+    r = web.Response(status=resp.status, headers=resp.headers)
+    if resp.status not in (204, 304) and resp.status >= 200:
+        r.headers["Content-Length"] = str(length)
+    return r
+
+
+async def _send_file(request: web.BaseRequest, sr: web.StreamResponse, body: FileBody) -> None:
+    loop = asyncio.get_running_loop()
+
+    def read(fh, n: int) -> bytes:
+        return fh.read(n)
+
+    with open(body.path, "rb") as fh:
+        fh.seek(body.offset)
+        left = body.length
+        while left > 0:
+            chunk = await loop.run_in_executor(None, read, fh, min(CHUNK, left))
+            if not chunk:
+                break
+            left -= len(chunk)
+            await sr.write(chunk)
+
+
+class EdgeServer:
+    """Starts and stops the node and its listener; used by the CLI and the pytest fixture."""
+
+    def __init__(self, options) -> None:
+        self.options = options
+        self.node = EdgeNode(options)
+        self.runner: web.ServerRunner | None = None
+        self.port: int = options.port
+
+    async def start(self) -> None:
+        await self.node.start()
+        server = web.Server(make_handler(self.node), access_log=None, handler_cancellation=False,
+                            max_line_size=8190, max_field_size=8190)
+        self.runner = web.ServerRunner(server, handle_signals=False, shutdown_timeout=self.options.grace)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, self.options.host, self.options.port, backlog=1024)
+        await site.start()
+        sockets = self.runner.addresses
+        if sockets:
+            self.port = sockets[0][1]
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+            self.runner = None
+        await self.node.close()
+
+    @property
+    def url(self) -> str:
+        host = self.options.host
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+
+def banner(server: EdgeServer) -> str:
+    lines = []
+    for holder in server.node.sites.holders:
+        site = holder.site
+        s = site.summary()
+        rel = os.path.relpath(site.config.publish_dir)
+        lines.append(f"edgenode serving {server.url}  publish: {rel}  "
+                     f"({s['rules']} rules, {s['header rules']} header rules, {s['handlers']} handlers, "
+                     f"{s['functions']} functions)")
+        for p in site.problems:
+            lines.append(f"  {p}")
+    return "\n".join(lines)
+
+
+async def serve_forever(server: EdgeServer, on_ready=None) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # pragma: no cover - not on the main thread
+            pass
+    await server.start()
+    if on_ready is not None:
+        on_ready(server)
+    await stop.wait()
+    log.info("shutting down: finishing in-flight requests (grace %.0fs)", server.options.grace)
+    await server.stop()
+
