@@ -16,7 +16,10 @@ from typing import Any
 
 from edgenode.config.errors import ConfigError, ConfigProblem
 from edgenode.config.netlify_toml import SiteConfig, load_site_config
+from edgenode.handlers.loader import load_handlers
+from edgenode.origins.functions import load_functions
 from edgenode.origins.static import StaticOrigin
+from edgenode.routing.loader import load_header_rules, load_rules
 
 log = logging.getLogger("edgenode")
 _generations = itertools.count(1)
@@ -63,14 +66,12 @@ def load_site(site_dir: str, site_id: str, options: Any = None) -> Site:
     static = StaticOrigin(cfg.publish_dir, hidden_dirs=(cfg.functions_dir, cfg.edge_handlers_dir),
                           pretty_urls=cfg.pretty_urls)
     site = Site(site_id, cfg, static, next(_generations), problems=list(cfg.problems))
-    for loader in SITE_LOADERS:
-        loader(site, options)
+    # Each loader fills its slot on the Site and appends ConfigProblems; none may raise for bad input.
+    load_rules(site, options)
+    load_header_rules(site, options)
+    load_handlers(site, options)
+    load_functions(site, options)
     return site
-
-
-# Later phases register a loader here: `def load_x(site: Site, options) -> None` that fills its
-# slot on the Site and appends ConfigProblems. Kept as a list so sites.py needs no imports of them.
-SITE_LOADERS: list[Any] = []
 
 
 class SiteHolder:

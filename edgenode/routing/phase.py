@@ -1,6 +1,7 @@
-"""Rules phase: _redirects and [[redirects]] decide where the request goes.
+"""Rules phase: decide where the request goes and put it in `ex.target` (or answer it directly).
 
-Until the rule engine lands, every request goes to the static file at its own path.
+Order (edge-handlers.md section 1): the functions' default route, then _redirects and [[redirects]]
+with shadowing, then the static file at the request path.
 """
 
 from __future__ import annotations
@@ -13,6 +14,11 @@ if TYPE_CHECKING:
     from edgenode.exchange import Exchange
     from edgenode.node import EdgeNode
 
+FUNCTIONS_PREFIX = "/.netlify/functions/"
+
 
 async def route(node: EdgeNode, ex: Exchange) -> None:
+    if ex.path.startswith(FUNCTIONS_PREFIX):  # FN-1: the default route answers before any rule
+        ex.target = OriginTarget("function", ex.path, ex.query_string)
+        return
     ex.target = OriginTarget("static", ex.path, ex.query_string)
