@@ -18,19 +18,13 @@ if TYPE_CHECKING:
 
 
 async def handle(node: EdgeNode, ex: Exchange) -> EdgeResponse:
+    """The whole chain for one request. A same-site `fetch()` from a handler runs this again."""
     identity.identify(node, ex)  # verified JWT claims and roles, or none
     geo.locate(node, ex)  # country, subdivision, city; language from Accept-Language
 
     await handlers.on_request(node, ex)  # [[edge_handlers]] chain: may respond, rewrite, proxy
-
     if ex.response is None:
-        origins.pretty_urls(node, ex)  # ST-2: normalisation happens before rules
-    if ex.response is None:
-        await rules.route(node, ex)  # redirect | rewrite | proxy | function | 404 -> ex.target
-    if ex.response is None and not cache_phase.lookup(node, ex):
-        await origins.fetch(node, ex)  # static | function | proxy
-        cache_phase.store(node, ex)
-
+        await downstream(node, ex)
     await handlers.on_response(node, ex)  # onResponse exports, streaming body transforms
 
     header_phase.apply(node, ex)  # _headers / [[headers]] on static responses (HD-5)
@@ -39,3 +33,17 @@ async def handle(node: EdgeNode, ex: Exchange) -> EdgeResponse:
     respond.encode(node, ex)  # br / gzip, cached per entry
     assert ex.response is not None
     return ex.response
+
+
+async def downstream(node: EdgeNode, ex: Exchange) -> None:
+    """Everything after the onRequest handlers, up to the origin's response in `ex.response`.
+
+    `fetch(event.request)` inside a handler runs exactly this: the origin response without
+    re-running the handler.
+    """
+    origins.pretty_urls(node, ex)  # ST-2: normalisation happens before rules
+    if ex.response is None:
+        await rules.route(node, ex)  # redirect | rewrite | proxy | function | 404 -> ex.target
+    if ex.response is None and not cache_phase.lookup(node, ex):
+        await origins.fetch(node, ex)  # static | function | proxy
+        cache_phase.store(node, ex)
