@@ -1,0 +1,191 @@
+"""edgenode benchmarks (issue 7): six scenarios under wrk, edgenode pinned to one core, nginx alongside.
+
+    python benchmarks/run.py                      # S1..S6 at 32 and 256 connections, 10 s each
+    python benchmarks/run.py --baseline nginx     # the same content through nginx, ratio column
+    python benchmarks/run.py --quick --scenarios S1,S4
+    python benchmarks/run.py --workers 2 --server-cpus 0,1
+    python benchmarks/run.py --memory             # RSS: 10,000 rules + 20 handlers; long mixed run
+
+The server runs under `taskset -c 1` (one worker process unless --workers), wrk runs `-t1` under
+`taskset -c 0`. Every scenario's response is checked before and after the load; a wrong answer is
+reported in the table instead of a number. Needs wrk, taskset and (for --baseline nginx and the S3
+upstream) nginx; missing ones are installed with apt-get when running as root.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import tools  # noqa: E402
+from scenarios import SCENARIOS, Scenario, site_dir, write_all  # noqa: E402
+
+
+@dataclass
+class Row:
+    scenario: Scenario
+    conns: int
+    edge: tools.WrkResult | None = None
+    nginx: tools.WrkResult | None = None
+    note: str = ""
+
+
+def check(port: int, sc: Scenario, site: Path, when: str) -> str | None:
+    headers = dict(h.split(": ", 1) for h in sc.wrk_headers)
+    try:
+        problem = sc.check(tools.fetch(port, sc.path, headers), site)
+    except OSError as e:
+        problem = f"no answer: {e}"
+    return f"wrong answer {when} load: {problem}" if problem else None
+
+
+def measure(server: str, port: int, sc: Scenario, site: Path, args: argparse.Namespace,
+            rows: dict[tuple[str, int], Row]) -> None:
+    # Warm up: the first request fills the cache, later ones are hits (and warm isolates, pools).
+    for _ in range(5):
+        try:
+            tools.fetch(port, sc.path, dict(h.split(": ", 1) for h in sc.wrk_headers))
+        except OSError:
+            pass
+    before = check(port, sc, site, "before")
+    for conns in args.connections:
+        row = rows.setdefault((sc.name, conns), Row(sc, conns))
+        if before:
+            row.note = f"{server}: {before}"
+            continue
+        res = tools.run_wrk(port, sc.path, conns, args.seconds, args.wrk_cpus, sc.wrk_headers)
+        if res.errors or res.bad_status:
+            row.note += f"{server}: {res.errors} socket errors, {res.bad_status} bad statuses; "
+        setattr(row, "edge" if server == "edgenode" else "nginx", res)
+        after = check(port, sc, site, "after")
+        if after:
+            row.note += f"{server}: {after}; "
+
+
+def run_scenarios(args: argparse.Namespace) -> None:
+    names = [n.strip().upper() for n in args.scenarios.split(",") if n.strip()]
+    unknown = [n for n in names if n not in SCENARIOS]
+    if unknown:
+        sys.exit(f"unknown scenario(s): {', '.join(unknown)}; known: {', '.join(SCENARIOS)}")
+    tools.ensure_tools(need_nginx=args.baseline == "nginx" or "S3" in names)
+    root = Path(args.out or tempfile.mkdtemp(prefix="edgenode-bench-"))
+    upstream_port = tools.free_port()
+    write_all(root, upstream_port, names)
+    upstream = None
+    rows: dict[tuple[str, int], Row] = {}
+    rss: dict[str, int] = {}
+    load_before = tools.load_average()
+    try:
+        if "S3" in names:
+            upstream = tools.start_upstream(root, upstream_port, args.wrk_cpus)
+            tools.wait_ready(upstream_port, upstream)
+        for name in names:
+            sc = SCENARIOS[name]
+            site = site_dir(root, name)
+            if not sc.available():
+                for conns in args.connections:
+                    rows[(name, conns)] = Row(sc, conns, note=f"n/a ({sc.needs_label})")
+                continue
+            print(f"{name}: {sc.title} ...", flush=True)
+            port = tools.free_port()
+            proc = tools.start_edgenode(site, port, args.server_cpus, args.workers)
+            try:
+                tools.wait_ready(port, proc)
+                if args.workers != "1":
+                    time.sleep(1.0)  # let every worker bind
+                measure("edgenode", port, sc, site, args, rows)
+                rss[name] = tools.rss_kb(proc.pid)
+            except RuntimeError as e:
+                for conns in args.connections:
+                    rows.setdefault((name, conns), Row(sc, conns)).note += f"edgenode: {e}; "
+            finally:
+                tools.stop(proc)
+            if args.baseline == "nginx":
+                nport = tools.free_port()
+                workers = (os.cpu_count() or 1) if args.workers == "auto" else int(args.workers)
+                conf = tools.nginx_conf(root, name.lower(), nport, sc.nginx_server(site, upstream_port),
+                                        upstream_port, workers)
+                nproc = tools.start_nginx(conf, args.server_cpus)
+                try:
+                    tools.wait_ready(nport, nproc)
+                    measure("nginx", nport, sc, site, args, rows)
+                except RuntimeError as e:
+                    for conns in args.connections:
+                        rows[(name, conns)].note += f"nginx: {e}; "
+                finally:
+                    tools.stop(nproc)
+    finally:
+        tools.stop(upstream)
+    print_table(args, rows, rss, load_before, root)
+
+
+def _num(r: tools.WrkResult | None) -> tuple[str, str, str]:
+    if r is None:
+        return "", "", ""
+    return f"{r.rps:,.0f}", f"{r.p50_ms:.2f}", f"{r.p99_ms:.2f}"
+
+
+def print_table(args: argparse.Namespace, rows: dict[tuple[str, int], Row], rss: dict[str, int],
+                load_before: str, root: Path) -> None:
+    nginx = args.baseline == "nginx"
+    head = "| scenario | conns | edgenode req/s | p50 ms | p99 ms |"
+    sep = "|---|---:|---:|---:|---:|"
+    if nginx:
+        head += " nginx req/s | p50 ms | p99 ms | edgenode/nginx |"
+        sep += "---:|---:|---:|---:|"
+    head += " notes |"
+    sep += "---|"
+    print()
+    print(f"edgenode {args.workers} worker(s) on cpu {args.server_cpus}, wrk -t1 on cpu {args.wrk_cpus}, "
+          f"{args.seconds:g} s per run; load average before {load_before}, after {tools.load_average()}")
+    print(head)
+    print(sep)
+    for (name, conns), row in sorted(rows.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+        line = f"| {name} {row.scenario.title} | {conns} | " + " | ".join(_num(row.edge)) + " |"
+        if nginx:
+            ratio = f"{row.edge.rps / row.nginx.rps:.2f}" if row.edge and row.nginx and row.nginx.rps else ""
+            line += " " + " | ".join(_num(row.nginx)) + f" | {ratio} |"
+        line += f" {row.note.strip().rstrip(';')} |"
+        print(line)
+    if rss:
+        print()
+        print("edgenode RSS after each scenario's runs: "
+              + ", ".join(f"{k} {v / 1024:.0f} MiB" for k, v in rss.items()))
+    print(f"(sites and configs in {root})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated, e.g. S1,S4 (default all)")
+    p.add_argument("--baseline", choices=("none", "nginx"), default="none", help="also run nginx on the same content")
+    p.add_argument("--quick", action="store_true", help="3 s runs instead of 10 s")
+    p.add_argument("--seconds", type=float, default=None, help="seconds per wrk run (default 10, --quick 3)")
+    p.add_argument("--connections", default="32,256", help="wrk connection counts (default 32,256)")
+    p.add_argument("--workers", default="1", help="edgenode (and nginx) worker processes, or auto")
+    p.add_argument("--server-cpus", default="1", help="taskset cpu list of the server (default 1)")
+    p.add_argument("--wrk-cpus", default="0", help="taskset cpu list of wrk and the S3 upstream (default 0)")
+    p.add_argument("--out", default=None, help="directory for the generated sites (default a temp dir)")
+    p.add_argument("--memory", action="store_true", help="report RSS with 10,000 rules + 20 handlers, "
+                                                          "and across a long mixed run")
+    p.add_argument("--requests", type=int, default=None,
+                   help="requests in the --memory mixed run (default 1,000,000; --quick 100,000)")
+    args = p.parse_args(argv)
+    args.seconds = args.seconds or (3.0 if args.quick else 10.0)
+    args.connections = [int(c) for c in args.connections.split(",")]
+    if args.memory:
+        from memory import run_memory
+
+        return run_memory(args)
+    run_scenarios(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
