@@ -14,7 +14,7 @@ from edgenode.cache_policy import EMPTY_VARY, VarySpec
 ENTRY_OVERHEAD = 512  # bytes charged per entry for headers and bookkeeping
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, weakref_slot=True)
 class CacheEntry:
     status: int
     headers: CIMultiDict[str]

@@ -15,6 +15,7 @@ from edgenode import pipeline
 from edgenode.accesslog import log_request
 from edgenode.errors import error_response
 from edgenode.exchange import EdgeRequest, EdgeResponse, Exchange, FileBody
+from edgenode.fastpath import FastIndex, FastServer
 from edgenode.node import EdgeNode
 from edgenode.paths import BadPath, decode_path
 from edgenode.respond import SERVER
@@ -35,7 +36,7 @@ async def _body_iter(request: web.BaseRequest):
         yield chunk
 
 
-def make_handler(node: EdgeNode):
+def make_handler(node: EdgeNode, fast: FastIndex | None = None):
     async def handle(request: web.BaseRequest) -> web.StreamResponse:
         t0 = time.perf_counter()
         authority = request.headers.get("Host", "")
@@ -72,6 +73,9 @@ def make_handler(node: EdgeNode):
                                   request.headers.get("Accept"))
             resp.headers["X-Nf-Request-Id"] = ex.request_id
             resp.headers["Server"] = SERVER
+        else:
+            if fast is not None:
+                fast.remember(request, ex, resp)  # a repeat of this exact request may skip all of this
         out = await _write(request, resp, ex.notes)
         log_request(request.method, raw_path, resp.status, ex.notes.get("sent", 0), time.perf_counter() - t0,
                     ex.cache_status, ex.request_id, site.site_id)
@@ -146,12 +150,14 @@ class EdgeServer:
         self.options = options
         self.node = EdgeNode(options)
         self.runner: web.ServerRunner | None = None
+        self.fast: FastIndex | None = None
         self.port: int = options.port
 
     async def start(self) -> None:
         await self.node.start()
-        server = web.Server(make_handler(self.node), access_log=None, handler_cancellation=False,
-                            max_line_size=8190, max_field_size=8190)
+        self.fast = FastIndex(self.node, enabled=self.options.extra.get("fast_path", True))
+        server = FastServer(make_handler(self.node, self.fast), fast=self.fast, access_log=None,
+                            handler_cancellation=False, max_line_size=8190, max_field_size=8190)
         self.runner = web.ServerRunner(server, handle_signals=False, shutdown_timeout=self.options.grace)
         await self.runner.setup()
         site = web.TCPSite(self.runner, self.options.host, self.options.port, backlog=1024)

@@ -1,0 +1,339 @@
+"""Fast path: answer a repeated request from prepared bytes, without running aiohttp or the pipeline.
+
+How it stays exactly the slow path's answer:
+- The slow path (server.py) *remembers* a response only when it is a pure function of the request
+  bytes and of data that the fast path re-checks on every use: a cache hit (the same CacheEntry, still
+  in the cache, still fresh, same deploy) or a redirect (same deploy). Anything that could make two
+  identical requests differ (an edge handler on the site, a JWT, GeoIP by client address, streamed
+  or file bodies, HTTP/1.0, Connection: close, TLS) is never remembered.
+- The key is the request head exactly as it came off the wire (request line and header lines,
+  rebuilt from what aiohttp parsed), so a request takes the fast path only if it is byte-for-byte a
+  request the slow path has already answered. Any other request goes to aiohttp untouched.
+- The prepared bytes are what aiohttp would write for that response (same header order, same
+  serializer), with the per-request headers (X-Nf-Request-Id, Age, Date) filled in per request.
+- A connection answers from the fast path only while aiohttp's side of it is idle at a message
+  boundary (nothing queued, nothing being handled, no partial request in its parser), so responses
+  on a keep-alive or pipelined connection always leave in request order; flow control stays with
+  aiohttp (a client that stops reading gets its next requests through aiohttp, which waits for it).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import weakref
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from aiohttp.helpers import rfc822_formatted_time
+from aiohttp.http import SERVER_SOFTWARE, HttpVersion11
+from aiohttp.web_protocol import RequestHandler
+from multidict import CIMultiDict
+
+from edgenode import accesslog
+from edgenode.cache_phase import STATUS_HIT
+
+try:  # the serializer aiohttp itself uses, so the bytes are the same
+    from aiohttp.http_writer import _serialize_headers
+except ImportError:  # pragma: no cover - older aiohttp
+    def _serialize_headers(status_line: str, headers: CIMultiDict[str]) -> bytes:
+        return (status_line + "\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n").encode()
+
+if TYPE_CHECKING:
+    from edgenode.exchange import EdgeResponse, Exchange
+    from edgenode.node import EdgeNode
+    from edgenode.sites import Site, SiteHolder
+
+log = logging.getLogger("edgenode")
+KEY_MAX = 2048  # longer request heads are never remembered
+INDEX_MAX = 4096  # remembered request heads; the oldest is forgotten first
+REDIRECT_BODY_MAX = 4096
+_PENDING_MAX = KEY_MAX
+_SCAN_MAX = 64 * 1024  # a partial head longer than this stops the boundary tracking of a connection
+_EMPTY_STATUS = frozenset({204, 304})
+# Per-request headers: their values are filled in for every answer.
+_RID, _AGE, _DATE = "@@edgenode-rid@@", "@@edgenode-age@@", "@@edgenode-date@@"
+_SLOTS = {_RID.encode(): 0, _AGE.encode(): 1, _DATE.encode(): 2}
+
+
+@dataclass(slots=True, eq=False)
+class FastReply:
+    holder: SiteHolder
+    site: Site  # the deploy it was made from; a reload makes it stale
+    template: bytes  # status line + headers, `%b` where a per-request value goes
+    order: tuple[int, ...]  # which value each `%b` takes: 0 request id, 1 Age, 2 Date
+    cache_key: tuple | None  # (primary, secondary) of the cache entry; None: a redirect
+    entry: Any  # weakref to the CacheEntry (so this index never keeps an evicted entry alive)
+    body_of: str  # where the body comes from: "body", a coding in entry.encoded, "none", "own"
+    body: bytes  # the body itself when body_of == "own" (small redirect bodies)
+    method: str
+    path: str  # for the access log
+    status: int
+    cache_status: str
+
+
+class FastIndex:
+    """Request head bytes -> FastReply, bounded by INDEX_MAX."""
+
+    def __init__(self, node: EdgeNode, enabled: bool = True) -> None:
+        self.node = node
+        self.enabled = enabled
+        self.replies: dict[bytes, FastReply] = {}
+        self.served = 0
+
+    # -- remembering (slow path) ---------------------------------------------------------------------
+
+    def remember(self, request: web.BaseRequest, ex: Exchange, resp: EdgeResponse) -> None:
+        """Called by the slow path with the final response, before it is written. Never raises."""
+        try:
+            self._remember(request, ex, resp)
+        except Exception:  # the fast path is an optimisation: a failure here must not cost the answer
+            log.exception("fast path: could not remember %s %s", request.method, request.raw_path)
+
+    def _remember(self, request: web.BaseRequest, ex: Exchange, resp: EdgeResponse) -> None:
+        if not self.enabled or request.method not in ("GET", "HEAD") or type(resp.body) is not bytes:
+            return
+        if request.version != HttpVersion11 or not request.keep_alive or request.secure:
+            return
+        if _site_has_handlers(ex.site) or ex.identity is not None or self.node.options.geoip_db:
+            return
+        headers = request.headers
+        if "Authorization" in headers or "nf_jwt" in headers.get("Cookie", ""):
+            return
+        entry = ex.cache_entry
+        body = resp.body
+        if ex.cache_status == STATUS_HIT and entry is not None and "cache_key" in ex.notes:
+            body_of = _body_source(entry, body, request.method)
+            if body_of is None:
+                return  # a slice (range) or a transformed body: not kept
+            cache_key, ref, own = ex.notes["cache_key"], weakref.ref(entry), b""
+        elif resp.kind == "redirect" and entry is None and len(body) <= REDIRECT_BODY_MAX:
+            body_of = "none" if request.method == "HEAD" else "own"
+            cache_key, ref, own = None, None, body if request.method != "HEAD" else b""
+        else:
+            return
+        head = _request_head(request)
+        if head is None or not _bodyless_get(head[:-2]) or request.body_exists:
+            return
+        holder = next((h for h in self.node.sites.holders if h.site is ex.site), None)
+        if holder is None:
+            return
+        template, order = _response_template(request.method, resp, len(body))
+        replies = self.replies
+        if len(replies) >= INDEX_MAX and head not in replies:
+            replies.pop(next(iter(replies)))
+        raw_path = request.raw_path.partition("?")[0]
+        replies[head] = FastReply(holder, ex.site, template, order, cache_key, ref, body_of, own,
+                                  request.method, raw_path, resp.status, ex.cache_status)
+
+    # -- answering (fast path) -----------------------------------------------------------------------
+
+    def answer(self, proto: FastRequestHandler, head: bytes, reply: FastReply) -> bool:
+        """Write the answer for one remembered request; False: not valid any more, take the slow path."""
+        t0 = time.perf_counter()
+        if reply.holder.site is not reply.site:
+            self.replies.pop(head, None)
+            return False
+        age = b""
+        if reply.cache_key is not None:
+            entry = reply.entry()
+            if entry is None or self.node.cache.get(*reply.cache_key) is not entry:
+                self.replies.pop(head, None)
+                return False
+            now = time.monotonic()
+            if not entry.fresh(now):
+                return False
+            body_of = reply.body_of
+            if body_of == "body":
+                body = entry.body
+            elif body_of == "none":
+                body = b""
+            else:
+                body = entry.encoded.get(body_of)
+                if body is None:
+                    return False
+            age = str(int(now - entry.stored_at)).encode()
+        else:
+            body = reply.body
+        rid = os.urandom(13).hex().upper()[:26]
+        values = (rid.encode(), age, rfc822_formatted_time().encode())
+        out = reply.template % tuple(values[i] for i in reply.order)
+        transport = proto.transport
+        assert transport is not None
+        self.served += 1
+        if len(body) < 65536:
+            transport.write(out + body)
+        else:
+            transport.writelines((out, body))
+        if not accesslog.access.disabled and accesslog.access.handlers:
+            accesslog.log_request(reply.method, reply.path, reply.status, len(body), time.perf_counter() - t0,
+                                  reply.cache_status, rid, reply.site.site_id)
+        return True
+
+
+def _site_has_handlers(site: Site) -> bool:
+    h = site.handlers
+    if not h:
+        return False
+    try:
+        return len(h) > 0
+    except TypeError:
+        return True
+
+
+def _body_source(entry: Any, body: bytes, method: str) -> str | None:
+    if method == "HEAD" or not body:
+        return "none"
+    if body is entry.body:
+        return "body"
+    return next((c for c, v in entry.encoded.items() if v is body), None)
+
+
+def _request_head(request: web.BaseRequest) -> bytes | None:
+    """The request line and headers as the client sent them (aiohttp keeps names and values as received)."""
+    target = request.raw_path
+    if not target.isascii():
+        return None
+    parts = [f"{request.method} {target} HTTP/1.1\r\n".encode()]
+    for name, value in request.raw_headers:
+        parts.append(name + b": " + value + b"\r\n")
+    parts.append(b"\r\n")
+    head = b"".join(parts)
+    return head if len(head) <= KEY_MAX else None
+
+
+def _response_template(method: str, resp: EdgeResponse, body_len: int) -> tuple[bytes, tuple[int, ...]]:
+    """The head aiohttp writes for this response from server._write (web.Response), with placeholders.
+
+    Mirrors web.Response._start and StreamResponse._prepare_headers for an HTTP/1.1 keep-alive request.
+    """
+    status = resp.status
+    h: CIMultiDict[str] = CIMultiDict(resp.headers)
+    h.popall("Content-Length", None)
+    empty_body = status in _EMPTY_STATUS or status < 200 or method == "HEAD"
+    if method == "HEAD":
+        if status not in _EMPTY_STATUS and status >= 200:
+            h["Content-Length"] = str(body_len)
+    elif status not in _EMPTY_STATUS and status >= 200:
+        h["Content-Length"] = str(body_len)
+    if not empty_body and body_len:
+        h.setdefault("Content-Type", "application/octet-stream")
+    if "X-Nf-Request-Id" in h:
+        h["X-Nf-Request-Id"] = _RID
+    if "Age" in h:
+        h["Age"] = _AGE
+    if "Date" not in h:
+        h["Date"] = _DATE
+    h.setdefault("Server", SERVER_SOFTWARE)
+    try:
+        reason = HTTPStatus(status).phrase
+    except ValueError:
+        reason = ""
+    raw = _serialize_headers(f"HTTP/1.1 {status} {reason}", h).replace(b"%", b"%%")
+    # `%b` placeholders, and which per-request value each takes, in the order they appear.
+    found = sorted((raw.index(token), slot) for token, slot in _SLOTS.items() if token in raw)
+    for token in _SLOTS:
+        raw = raw.replace(token, b"%b")
+    order = [slot for _, slot in found]
+    return raw, tuple(order)
+
+
+# -- the connection side -------------------------------------------------------------------------------------
+
+
+def _bodyless_get(head: bytes) -> bool:
+    """A GET/HEAD head that aiohttp's parser frames exactly like us: no body, no upgrade, CRLF only."""
+    if not head.startswith((b"GET ", b"HEAD ")) or head.count(b"\n") != head.count(b"\r\n"):
+        return False
+    low = head.lower()
+    return b"\ncontent-length:" not in low and b"\ntransfer-encoding:" not in low and b"\nupgrade:" not in low
+
+
+def _maybe_get(rest: bytes) -> bool:
+    """Whether a partial head could still become a request the fast path knows."""
+    if rest.startswith((b"GET /", b"HEAD /")):
+        return True
+    return len(rest) < 6 and (b"GET /".startswith(rest) or b"HEAD /".startswith(rest))
+
+
+class FastRequestHandler(RequestHandler):
+    """aiohttp's connection protocol, answering remembered requests itself while aiohttp is idle."""
+
+    __slots__ = ("_fast", "_fast_clean", "_fast_carry", "_fast_pending")
+
+    def __init__(self, manager: FastServer, **kwargs: Any) -> None:
+        super().__init__(manager, **kwargs)
+        self._fast = manager.fast
+        self._fast_clean = True  # aiohttp's parser is at a message boundary (as far as we fed it)
+        self._fast_carry = b""  # tail of a partial head fed to aiohttp, for boundary tracking
+        self._fast_pending = b""  # partial head held back while idle
+
+    def data_received(self, data: bytes) -> None:
+        if (self._fast_clean and not self._fast_carry and self._waiter is not None and not self._messages
+                and self._payload_parser is None and not self._upgraded and not self._close
+                and not self._force_close and not self._paused and self.transport is not None):
+            if self._fast_pending:
+                data = self._fast_pending + data
+                self._fast_pending = b""
+            replies = self._fast.replies
+            pos, n = 0, len(data)
+            while pos < n:
+                end = data.find(b"\r\n\r\n", pos, pos + KEY_MAX + 4)
+                if end < 0:
+                    rest = data[pos:] if pos else data
+                    if len(rest) <= _PENDING_MAX and _maybe_get(rest):
+                        self._fast_pending = rest
+                        return
+                    break
+                end += 4
+                head = data[pos:end]
+                reply = replies.get(head)
+                if reply is None or not self._fast.answer(self, head, reply):
+                    break
+                pos = end
+                self._next_keepalive_close_time = self._loop.time() + self._keepalive_timeout
+                if self._paused:  # the client is not reading: aiohttp's flow control takes over
+                    break
+            else:
+                return
+            if pos:
+                data = data[pos:]
+        elif self._fast_pending:
+            data = self._fast_pending + data
+            self._fast_pending = b""
+        if self._fast_clean:
+            self._track(data)
+        super().data_received(data)
+
+    def _track(self, data: bytes) -> None:
+        """Follow the request framing of what aiohttp gets, to know when its parser is between requests."""
+        buf = self._fast_carry + data if self._fast_carry else data
+        pos = 0
+        while True:
+            end = buf.find(b"\r\n\r\n", pos)
+            if end < 0:
+                break
+            if not _bodyless_get(buf[pos:end + 2]):
+                self._fast_clean = False
+                self._fast_carry = b""
+                return
+            pos = end + 4
+        rest = buf[pos:]
+        if len(rest) > _SCAN_MAX:
+            self._fast_clean = False
+            rest = b""
+        self._fast_carry = rest
+
+
+class FastServer(web.Server):
+    """web.Server whose connections use FastRequestHandler."""
+
+    def __init__(self, handler: Any, *, fast: FastIndex, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self.fast = fast
+
+    def __call__(self) -> FastRequestHandler:
+        return FastRequestHandler(self, loop=self._loop, **self._kwargs)

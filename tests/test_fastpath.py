@@ -1,0 +1,279 @@
+"""The fast path answers exactly what the slow path answers: compared byte for byte on the wire.
+
+Each case sends the same raw request three times on one keep-alive connection: a miss (stored),
+a hit through the pipeline (remembered), and the repeat, answered from prepared bytes. Responses
+2 and 3 must be identical except for the per-request values (Date, X-Nf-Request-Id, Age).
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import time
+
+import pytest
+
+PAGE = ("<!doctype html><title>t</title>" + "<p>fast path</p>" * 200).encode()
+SITE = {
+    "index.html": PAGE,
+    "about.html": "<h1>about</h1>",
+    "blog/index.html": "<h1>blog</h1>",
+    "404.html": "<h1>custom 404</h1>",
+    "img/pixel.png": b"\x89PNG\r\n\x1a\n" + b"\0" * 40,
+    "other.html": "<h1>other</h1>" * 100,
+}
+_VOLATILE = re.compile(rb"^(Date|X-Nf-Request-Id|Age): .*$", re.M | re.I)
+
+
+class Conn:
+    """One keep-alive connection speaking raw HTTP/1.1; reads responses framed by Content-Length."""
+
+    def __init__(self, url: str) -> None:
+        host, port = url.removeprefix("http://").split(":")
+        self.sock = socket.create_connection((host, int(port)), timeout=5)
+        self.buf = b""
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def read_response(self, method: str = "GET") -> bytes:
+        while b"\r\n\r\n" not in self.buf:
+            self._more()
+        end = self.buf.index(b"\r\n\r\n") + 4
+        head = self.buf[:end]
+        status = int(head.split(b" ", 2)[1])
+        m = re.search(rb"\r\ncontent-length: (\d+)", head, re.I)
+        length = int(m.group(1)) if m and method != "HEAD" and status not in (204, 304) else 0
+        while len(self.buf) < end + length:
+            self._more()
+        out, self.buf = self.buf[:end + length], self.buf[end + length:]
+        return out
+
+    def _more(self) -> None:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("server closed the connection")
+        self.buf += chunk
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def masked(raw: bytes) -> bytes:
+    return _VOLATILE.sub(lambda m: m.group(1) + b": *", raw)
+
+
+def request(path: str, method: str = "GET", headers: str = "") -> bytes:
+    return f"{method} {path} HTTP/1.1\r\nHost: example.test\r\n{headers}\r\n".encode()
+
+
+@pytest.fixture
+def server(edgenode, make_site):
+    return edgenode(make_site(SITE))
+
+
+def served(srv) -> int:
+    return srv.server.fast.served
+
+
+CASES = [
+    ("/", "GET", ""),
+    ("/", "HEAD", ""),
+    ("/", "GET", "Accept-Encoding: gzip\r\n"),
+    ("/", "GET", "Accept-Encoding: br, gzip\r\n"),
+    ("/", "HEAD", "Accept-Encoding: gzip\r\n"),
+    ("/img/pixel.png", "GET", ""),
+    ("/missing", "GET", "Accept: text/html\r\n"),
+    ("/about/", "GET", ""),  # pretty-URL 301
+    ("/blog?x=1", "GET", ""),  # 301 keeping the query
+    ("/", "GET", "Range: bytes=0-\r\n"),
+]
+
+
+@pytest.mark.parametrize(("path", "method", "headers"), CASES)
+def test_fast_answer_equals_slow_answer(server, path, method, headers):
+    c = Conn(server.url)
+    try:
+        req = request(path, method, headers)
+        answers = []
+        for _ in range(3):
+            before = served(server)
+            c.send(req)
+            answers.append(c.read_response(method))
+        assert served(server) == before + 1, "the third request was not answered by the fast path"
+        assert masked(answers[2]) == masked(answers[1])
+        assert b"X-Nf-Request-Id: " in answers[2]
+        ids = {re.search(rb"X-Nf-Request-Id: (\w+)", a).group(1) for a in answers}
+        assert len(ids) == 3
+    finally:
+        c.close()
+
+
+def test_conditional_request_304_from_fast_path(server):
+    c = Conn(server.url)
+    try:
+        c.send(request("/"))
+        etag = re.search(rb"ETag: (\S+)", c.read_response()).group(1).decode()
+        req = request("/", headers=f"If-None-Match: {etag}\r\n")
+        answers = []
+        for _ in range(3):
+            c.send(req)
+            answers.append(c.read_response())
+        assert answers[2].startswith(b"HTTP/1.1 304 ")
+        assert masked(answers[2]) == masked(answers[1])
+    finally:
+        c.close()
+
+
+def test_partial_range_is_not_remembered_but_correct(server):
+    c = Conn(server.url)
+    try:
+        req = request("/", headers="Range: bytes=10-19\r\n")
+        for _ in range(3):
+            c.send(req)
+            raw = c.read_response()
+            assert raw.startswith(b"HTTP/1.1 206 ") and raw.endswith(PAGE[10:20])
+        assert served(server) == 0
+    finally:
+        c.close()
+
+
+def test_pipelined_mix_keeps_order(server):
+    c = Conn(server.url)
+    try:
+        for p in ("/", "/about/", "/other.html"):  # fill the cache and the fast index
+            for _ in range(2):
+                c.send(request(p))
+                c.read_response()
+        fast_before = served(server)
+        batch = (request("/") + request("/about/") + request("/about.html") + request("/")
+                 + request("/other.html") + request("/missing-too"))
+        c.send(batch)
+        got = [c.read_response() for _ in range(6)]
+        assert got[0].endswith(PAGE)
+        assert got[1].startswith(b"HTTP/1.1 301 ") and b"Location: /about\r\n" in got[1]
+        assert got[2].endswith(b"<h1>about</h1>")
+        assert got[3].endswith(PAGE)
+        assert got[4].endswith(b"<h1>other</h1>" * 100)
+        assert got[5].startswith(b"HTTP/1.1 404 ")
+        assert served(server) >= fast_before + 2  # the leading two at least
+        # Back to idle: a remembered request is fast again on the same connection.
+        before = served(server)
+        c.send(request("/other.html"))
+        assert c.read_response().endswith(b"<h1>other</h1>" * 100)
+        assert served(server) == before + 1
+    finally:
+        c.close()
+
+
+def test_request_split_across_packets(server):
+    c = Conn(server.url)
+    try:
+        req = request("/")
+        for _ in range(2):
+            c.send(req)
+            c.read_response()
+        before = served(server)
+        for piece in (req[:3], req[3:20], req[20:]):
+            c.send(piece)
+            time.sleep(0.05)
+        assert c.read_response().endswith(PAGE)
+        assert served(server) == before + 1
+    finally:
+        c.close()
+
+
+def test_body_request_on_the_connection_goes_slow_and_stays_correct(server):
+    c = Conn(server.url)
+    try:
+        for _ in range(2):
+            c.send(request("/"))
+            c.read_response()
+        c.send(b"POST /other.html HTTP/1.1\r\nHost: example.test\r\nContent-Length: 5\r\n\r\nGET /")
+        c.read_response()
+        before = served(server)
+        c.send(request("/"))
+        assert c.read_response().endswith(PAGE)
+        assert served(server) == before  # this connection no longer trusts its own framing view
+    finally:
+        c.close()
+
+
+def test_get_with_body_is_never_remembered(server):
+    c = Conn(server.url)
+    try:
+        req = b"GET / HTTP/1.1\r\nHost: example.test\r\nContent-Length: 4\r\n\r\nabcd"
+        for _ in range(3):
+            c.send(req)
+            assert c.read_response().endswith(PAGE)
+        assert served(server) == 0
+    finally:
+        c.close()
+
+
+def test_deploy_change_is_never_served_stale(edgenode, make_site):
+    site = make_site({"index.html": "<h1>one</h1>"})
+    srv = edgenode(site)
+    c = Conn(srv.url)
+    try:
+        for _ in range(3):
+            c.send(request("/"))
+            assert c.read_response().endswith(b"<h1>one</h1>")
+        assert served(srv) == 1
+        (site / "index.html").write_text("<h1>two</h1>")
+        deadline = time.monotonic() + 10
+        while True:
+            c.send(request("/"))
+            body = c.read_response()
+            if body.endswith(b"<h1>two</h1>") or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert body.endswith(b"<h1>two</h1>")
+    finally:
+        c.close()
+
+
+def test_evicted_entry_is_not_served(edgenode, make_site):
+    big = b"x" * 3000
+    pages = {f"{n}.html": big for n in "abcde"}
+    srv = edgenode(make_site(pages), cache_size=16000)  # room for four of the five pages
+    c = Conn(srv.url)
+    try:
+        for _ in range(2):
+            c.send(request("/a.html"))
+            c.read_response()
+        for p in ("/b.html", "/c.html", "/d.html", "/e.html"):  # push a.html out
+            c.send(request(p))
+            c.read_response()
+        before = served(srv)
+        c.send(request("/a.html"))
+        raw = c.read_response()
+        assert served(srv) == before
+        assert b'Cache-Status: "edgenode"; fwd=miss; stored' in raw and raw.endswith(big)
+    finally:
+        c.close()
+
+
+def test_fast_path_can_be_turned_off(edgenode, make_site):
+    srv = edgenode(make_site(SITE), extra={"fast_path": False})
+    c = Conn(srv.url)
+    try:
+        for _ in range(3):
+            c.send(request("/"))
+            assert c.read_response().endswith(PAGE)
+        assert served(srv) == 0
+    finally:
+        c.close()
+
+
+def test_connection_close_and_http10_are_left_to_aiohttp(server):
+    for req in (request("/", headers="Connection: close\r\n"), b"GET / HTTP/1.0\r\nHost: example.test\r\n\r\n"):
+        for _ in range(3):
+            c = Conn(server.url)
+            try:
+                c.send(req)
+                assert c.read_response().endswith(PAGE)
+            finally:
+                c.close()
+    assert served(server) == 0
+
