@@ -31,6 +31,10 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", default=None, help="netlify.toml to read (default SITE_DIR/netlify.toml)")
     p.add_argument("--context", default="dev", help="deploy context whose [context.NAME] settings apply")
     p.add_argument("--no-watch", action="store_true", help="do not reload when files change")
+    p.add_argument("--workers", default="1", metavar="N",
+                   help="worker processes sharing the port (SO_REUSEPORT); auto = one per core (default 1)")
+    p.add_argument("--no-fast-path", action="store_true",
+                   help="answer every request through the full pipeline (for comparisons and debugging)")
     add_site_arguments(p)
     g = p.add_argument_group("edge handlers")
     g.add_argument("--handler-cpu-ms", type=float, default=50.0, help="CPU budget per request (default 50)")
@@ -69,6 +73,8 @@ def options_from_args(a: argparse.Namespace) -> ServeOptions:
     o.config = a.config
     o.context = a.context
     o.watch = not a.no_watch
+    if a.no_fast_path:
+        o.extra["fast_path"] = False
     apply_site_arguments(a, o)
     o.handler_cpu_ms = a.handler_cpu_ms
     o.handler_memory_mb = a.handler_memory_mb
@@ -107,15 +113,26 @@ def run_serve(a: argparse.Namespace) -> int:
                 options.port = dev_port
         except ConfigError:
             pass
+    from edgenode.workers import supervise, worker_count
+
+    try:
+        workers = worker_count(a.workers)
+    except ValueError as e:
+        print(f"edgenode: {e}", file=sys.stderr)
+        return 2
     setup_logging(options.log_format, options.quiet)
     try:
-        server = EdgeServer(options)
+        server = EdgeServer(options)  # with --workers, this load only validates the config
     except ConfigError as e:
         print(f"edgenode: {e}", file=sys.stderr)
         return 2
     except FileNotFoundError as e:
         print(f"edgenode: {e}", file=sys.stderr)
         return 2
+
+    if workers > 1:
+        del server
+        return supervise(options, workers)
 
     def ready(s: EdgeServer) -> None:
         if not options.quiet:

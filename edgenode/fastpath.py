@@ -20,7 +20,7 @@ How it stays exactly the slow path's answer:
 from __future__ import annotations
 
 import logging
-import os
+import random
 import time
 import weakref
 from dataclasses import dataclass
@@ -57,6 +57,8 @@ _EMPTY_STATUS = frozenset({204, 304})
 # Per-request headers: their values are filled in for every answer.
 _RID, _AGE, _DATE = "@@edgenode-rid@@", "@@edgenode-age@@", "@@edgenode-date@@"
 _SLOTS = {_RID.encode(): 0, _AGE.encode(): 1, _DATE.encode(): 2}
+_ALL_SLOTS = (0, 1, 2)
+_getrandbits = random.getrandbits
 
 
 @dataclass(slots=True, eq=False)
@@ -83,6 +85,8 @@ class FastIndex:
         self.enabled = enabled
         self.replies: dict[bytes, FastReply] = {}
         self.served = 0
+        # Whether access lines are written, fixed at start like the logging setup (no formatting otherwise).
+        self.log_access = not accesslog.access.disabled and bool(accesslog.access.handlers)
 
     # -- remembering (slow path) ---------------------------------------------------------------------
 
@@ -133,7 +137,7 @@ class FastIndex:
 
     def answer(self, proto: FastRequestHandler, head: bytes, reply: FastReply) -> bool:
         """Write the answer for one remembered request; False: not valid any more, take the slow path."""
-        t0 = time.perf_counter()
+        t0 = time.perf_counter() if self.log_access else 0.0
         if reply.holder.site is not reply.site:
             self.replies.pop(head, None)
             return False
@@ -158,9 +162,14 @@ class FastIndex:
             age = str(int(now - entry.stored_at)).encode()
         else:
             body = reply.body
-        rid = os.urandom(13).hex().upper()[:26]
-        values = (rid.encode(), age, rfc822_formatted_time().encode())
-        out = reply.template % tuple(values[i] for i in reply.order)
+        rid = b"%026X" % _getrandbits(104)  # same shape as Exchange.request_id, without a syscall
+        date = rfc822_formatted_time().encode()
+        order = reply.order
+        if order is _ALL_SLOTS:
+            out = reply.template % (rid, age, date)
+        else:
+            values = (rid, age, date)
+            out = reply.template % tuple(values[i] for i in order)
         transport = proto.transport
         assert transport is not None
         self.served += 1
@@ -168,9 +177,9 @@ class FastIndex:
             transport.write(out + body)
         else:
             transport.writelines((out, body))
-        if not accesslog.access.disabled and accesslog.access.handlers:
+        if self.log_access:
             accesslog.log_request(reply.method, reply.path, reply.status, len(body), time.perf_counter() - t0,
-                                  reply.cache_status, rid, reply.site.site_id)
+                                  reply.cache_status, rid.decode(), reply.site.site_id)
         return True
 
 
@@ -237,8 +246,8 @@ def _response_template(method: str, resp: EdgeResponse, body_len: int) -> tuple[
     found = sorted((raw.index(token), slot) for token, slot in _SLOTS.items() if token in raw)
     for token in _SLOTS:
         raw = raw.replace(token, b"%b")
-    order = [slot for _, slot in found]
-    return raw, tuple(order)
+    order = tuple(slot for _, slot in found)
+    return raw, _ALL_SLOTS if order == _ALL_SLOTS else order
 
 
 # -- the connection side -------------------------------------------------------------------------------------

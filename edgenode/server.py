@@ -160,7 +160,8 @@ class EdgeServer:
                             handler_cancellation=False, max_line_size=8190, max_field_size=8190)
         self.runner = web.ServerRunner(server, handle_signals=False, shutdown_timeout=self.options.grace)
         await self.runner.setup()
-        site = web.TCPSite(self.runner, self.options.host, self.options.port, backlog=1024)
+        site = web.TCPSite(self.runner, self.options.host, self.options.port, backlog=1024,
+                           reuse_port=self.options.extra.get("reuse_port"))
         await site.start()
         sockets = self.runner.addresses
         if sockets:
