@@ -43,20 +43,26 @@ class HeaderRule:
 
 
 def compile_pattern(path: str) -> re.Pattern[str]:
-    """Netlify's for_regexp: `:x` one segment, lone `*` optional rest, `*` in a segment crosses `/` (HD-3)."""
-    parts = []
+    """Netlify's for_regexp: `:x` one segment, lone `*` optional rest, `*` in a segment crosses `/` (HD-3).
+
+    One deliberate difference: Netlify turns a lone `*` into `/?(.*)`, so `/a/*` also matches `/ab`;
+    here it is `(?:/(.*))?` and `/a/*` matches `/a`, `/a/` and `/a/...` only.
+    """
+    rx = "^"
     for seg in (s.rstrip() for s in path.split("/")):
         if not seg:
             continue
         if seg == "*":
-            parts.append("?(.*)")  # the slash before it becomes optional
+            rx += "(?:/(.*))?"
         elif seg.startswith(":"):
-            parts.append("([^/]+)")
+            rx += "/([^/]+)"
         elif "*" in seg:
-            parts.append("(.*)".join(re.escape(p) for p in seg.split("*")))
+            rx += "/" + "(.*)".join(re.escape(p) for p in seg.split("*"))
         else:
-            parts.append(re.escape(seg))
-    return re.compile("^/" + "/".join(parts) + "/?$", re.I)
+            rx += "/" + re.escape(seg)
+    if rx == "^":
+        rx += "/"
+    return re.compile(rx + "/?$", re.I)
 
 
 def parse_basic_auth(value: str) -> list[tuple[str, str]]:
@@ -169,18 +175,30 @@ def parse_header_tables(tables: Iterable[tuple[int, dict[str, Any]]], file: str 
     return rules, problems
 
 
-def headers_for(rules: Iterable[HeaderRule], path: str) -> list[tuple[HeaderRule, str, str]]:
-    """Every header the rules give this path, in application order (later overrides earlier, HD-4)."""
-    return [(r, k, v) for r in rules if r.matches(path) for k, v in r.values.items()]
-
-
-def merged_headers(rules: Iterable[HeaderRule], paths: Iterable[str]) -> dict[str, tuple[str, str]]:
-    """Lower-cased name -> (name, value): rules for each path in turn, the last one per name wins."""
-    out: dict[str, tuple[str, str]] = {}
+def rule_hits(rules: Iterable[HeaderRule], paths: list[str]) -> list[tuple[HeaderRule, str]]:
+    """(rule, path it matched) in application order: rules for the request path, then (HD-8) the rules
+    of a rewrite target, so the served file's own rules win. A rule matching both is applied once, late."""
+    rules = list(rules)
+    last: dict[int, tuple[HeaderRule, str]] = {}
+    order: list[int] = []
     for path in paths:
-        for _rule, name, value in headers_for(rules, path):
-            out[name.lower()] = (name, value)
-    return out
+        for r in rules:
+            if r.matches(path):
+                if id(r) in last:
+                    order.remove(id(r))
+                last[id(r)] = (r, path)
+                order.append(id(r))
+    return [last[i] for i in order]
+
+
+def headers_for(rules: Iterable[HeaderRule], paths: list[str]) -> list[tuple[HeaderRule, str, str, str]]:
+    """(rule, path, name, value) for every header the rules give, in application order (HD-4)."""
+    return [(r, path, k, v) for r, path in rule_hits(rules, paths) for k, v in r.values.items()]
+
+
+def merged_headers(rules: Iterable[HeaderRule], paths: list[str]) -> dict[str, tuple[str, str]]:
+    """Lower-cased name -> (name, value): the last applied rule per header name wins (HD-4)."""
+    return {name.lower(): (name, value) for _r, _p, name, value in headers_for(rules, paths)}
 
 
 class HeaderRuleSet(list[HeaderRule]):

@@ -70,8 +70,12 @@ class RedirectRule:
 
     @property
     def forced(self) -> bool:
-        """Forced rules apply even where a static file exists; geo, language and role rules too (RR-17)."""
-        return self.force or any(k in self.conditions for k in ("Country", "Language", "Role"))
+        """Forced rules apply even where a static file exists; geo, language and role rules too (RR-17).
+
+        Query-matching rules too: they only fire for requests carrying those parameters, and the
+        reference's worked example 24 (`/ page=news /news 301` redirects although index.html exists)
+        requires it."""
+        return self.force or bool(self.query) or any(k in self.conditions for k in ("Country", "Language", "Role"))
 
     def dedupe_key(self) -> tuple:
         return (self.scheme, self.host, self.path, self.to, self.status, self.force,
@@ -219,7 +223,10 @@ def parse_redirect_line(line_text: str, file: str = "_redirects", line: int = 0
                 to, query_tokens, after = tok, rest[:i], rest[i + 1:]
                 break
         else:
-            raise RuleError("destination must start with /, http: or https:")
+            hint = ""
+            if any("=" in t for t in rest):
+                hint = f" (conditions come after a destination and a status: {origin} /to 302 {rest[-1]})"
+            raise RuleError("destination must start with /, http: or https:" + hint)
     status: int | None = None
     force = False
     if after:

@@ -168,11 +168,13 @@ def build_target(rule: RedirectRule, caps: dict[str, str], facts: RequestFacts) 
         site_path = unquote(u.path or "/") if same_site else None
     else:
         site_path = unquote(base)
-    # RR-25: a target that is the request itself would loop; Netlify ignores such rules.
-    if site_path is not None and _same_path(site_path, facts.path) and query == facts.query_string:
-        return None
     status = rule.status
     if rule.is_redirect:
+        # RR-25: a redirect to the request itself would loop forever; Netlify ignores such rules.
+        # (A rewrite to itself is no loop: rewrites are one hop. `/admin/* /admin/:splat 200! Role=admin`
+        # is the documented way to serve a gated file.)
+        if site_path is not None and _same_path(site_path, facts.path) and query == facts.query_string:
+            return None
         location = base + (f"?{query}" if query else "") + (f"#{fragment}" if fragment else "")
         return Match(rule, "redirect", status, location=location, query_string=query, captures=caps)
     if absolute:
