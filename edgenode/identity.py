@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
     from edgenode.sites import Site
 
 log = logging.getLogger("edgenode.identity")
+# A short HS256 secret is reported once, at load time (build_verifier), not on every request.
+warnings.filterwarnings("ignore", category=jwt.warnings.InsecureKeyLengthWarning)
+MIN_SECRET_BYTES = 32
 
 DEFAULT_ROLE_PATH = "app_metadata.authorization.roles"
 FALLBACK_ROLE_PATH = "app_metadata.roles"  # Netlify Identity's own tokens
@@ -128,6 +132,11 @@ def build_verifier(dev: dict[str, Any], options: Any, problems: list[ConfigProbl
             problems.append(ConfigProblem("netlify.toml", 0, "[dev] jwtSecret must be a string"))
         else:
             keys = {"": (secret, "HS256")}
+            if len(secret.encode()) < MIN_SECRET_BYTES:
+                problems.append(ConfigProblem("netlify.toml" if not getattr(options, "jwt_secret", None)
+                                              else "--jwt-secret", 0,
+                                              f"JWT secret is shorter than {MIN_SECRET_BYTES} bytes: "
+                                              "tokens signed with it are easy to forge", "warning"))
     return Verifier(keys, str(role_path))
 
 
