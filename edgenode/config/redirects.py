@@ -22,6 +22,7 @@ HANDLER_KEYS = frozenset({"edgehandler", "edge_handler"})
 DEFAULT_STATUS = 301
 
 _LEADING_INT = re.compile(r"^\s*[+-]?\d+")
+_WORD = re.compile(r"\w+")
 _LIST_SPLIT = re.compile(r"\s*,\s*")
 
 
@@ -78,10 +79,12 @@ class RedirectRule:
         return self.force or bool(self.query) or any(k in self.conditions for k in ("Country", "Language", "Role"))
 
     def dedupe_key(self) -> tuple:
-        return (self.scheme, self.host, self.path, self.to, self.status, self.force,
-                tuple(sorted(self.query.items())),
-                tuple(sorted((k, tuple(v)) for k, v in self.conditions.items())),
-                tuple(sorted(self.headers.items())), self.signed, self.edge_handler)
+        extra: tuple = ()
+        if self.query or self.conditions or self.headers or self.signed or self.edge_handler:
+            extra = (tuple(sorted(self.query.items())),
+                     tuple(sorted((k, tuple(v)) for k, v in self.conditions.items())),
+                     tuple(sorted(self.headers.items())), self.signed, self.edge_handler)
+        return (self.scheme, self.host, self.path, self.to, self.status, self.force, extra)
 
     def describe(self) -> str:
         """The rule as one `_redirects`-style line, for logs and `explain`."""
@@ -105,14 +108,16 @@ def compile_path(path: str) -> tuple[tuple[int, str], ...]:
     """`/news/:year/*` -> ((LITERAL, "news"), (PLACEHOLDER, "year"), (SPLAT, "splat"))."""
     if path in ("", "/"):
         return ()
-    out: list[tuple[int, str]] = []
     parts = path[1:].split("/")
+    if ":" not in path and "*" not in path:
+        return tuple([(LITERAL, seg) for seg in parts])
+    out: list[tuple[int, str]] = []
     for i, seg in enumerate(parts):
         if seg == "*" and i == len(parts) - 1:
             out.append((SPLAT, "splat"))
         elif seg.startswith(":") and len(seg) > 1:
             name = seg[1:]
-            out.append((PLACEHOLDER, name) if re.fullmatch(r"\w+", name) else (PARTIAL, seg))
+            out.append((PLACEHOLDER, name) if _WORD.fullmatch(name) else (PARTIAL, seg))
         else:
             out.append((LITERAL, seg))
     return tuple(out)
@@ -127,7 +132,8 @@ def _split_from(origin: str) -> tuple[str | None, str | None, str]:
 
 
 def _normalise_path(path: str) -> str:
-    path = unquote(path)  # rule files percent-encode special characters; requests compare decoded (RR-12)
+    if "%" in path:
+        path = unquote(path)  # rule files percent-encode special characters; requests compare decoded (RR-12)
     if len(path) > 1 and path.endswith("/"):
         path = path[:-1]
     return path
@@ -141,47 +147,45 @@ def _list_value(value: Any) -> list[str]:
     raise RuleError(f"condition value must be a string or a list, not {type(value).__name__}")
 
 
-def build_rule(file: str, line: int, origin: Any, to: Any, status: Any = None, force: bool = False,
+def build_rule(file: str, line: int, origin: str, to: str | None, status: int | None = None, force: bool = False,
                query: dict[str, str] | None = None, conditions: dict[str, list[str]] | None = None,
                headers: dict[str, str] | None = None, signed: str | None = None,
                edge_handler: str | None = None) -> tuple[RedirectRule, list[str]]:
-    """Validate one rule (both formats). Returns the rule and warnings; raises RuleError if invalid."""
-    warnings: list[str] = []
-    if not isinstance(origin, str) or not origin.strip():
-        raise RuleError("missing `from` path")
-    origin = origin.strip()
-    if not origin.startswith("/") and not is_absolute(origin):
+    """Validate one rule (both formats; types are already checked). Returns the rule and warnings;
+    raises RuleError if invalid. Hot path: `serve` runs it once per rule per deploy."""
+    if origin[0] == "/":
+        scheme = host = None
+        raw_path = origin
+    elif is_absolute(origin):
+        scheme, host, raw_path = _split_from(origin)
+        if not host:
+            raise RuleError(f"`from` URL has no host: {origin!r}")
+    else:
         raise RuleError(f"`from` must start with / or http(s):// (got {origin!r})")
-    scheme, host, raw_path = _split_from(origin)
-    if is_absolute(origin) and not host:
-        raise RuleError(f"`from` URL has no host: {origin!r}")
     if raw_path.startswith("/.netlify"):
         raise RuleError("path field must not start with /.netlify")  # RR-8
     if status is None:
         status = DEFAULT_STATUS
-    if not isinstance(status, int) or isinstance(status, bool):
-        raise RuleError(f"Invalid status code {status!r}")
-    if not 100 <= status <= 599:
+    elif not 100 <= status <= 599:
         raise RuleError(f"Invalid status code {status} (must be 100-599)")
-    if to is None or to == "":
+    if not to:
         # RR-3: a forward rule `/x/* 200` means `/x/* /x/:splat 200`; nothing else may omit `to`.
         if raw_path.endswith("/*") and 200 <= status < 300:
             to = raw_path[:-2] + "/:splat"
         else:
             raise RuleError("Missing to field (only `/path/* 2xx` forward rules may omit it)")
-    if not isinstance(to, str):
-        raise RuleError("`to` must be a string")
-    to = to.strip()
-    if not to.startswith("/") and not is_absolute(to):
+    elif to[0] != "/" and not is_absolute(to):
         raise RuleError(f"destination must start with /, http: or https: (got {to!r})")
     path = _normalise_path(raw_path)
     segs = compile_path(path)
-    if any(kind == LITERAL and "*" in seg for kind, seg in segs):
+    warnings: list[str] = []
+    if "*" in path[:-1] and any(kind == LITERAL and "*" in seg for kind, seg in segs):
         warnings.append(f"`*` only works as the last segment of a path ({origin}): matched literally")
-    if signed and not (is_absolute(to) and status == 200):
+    if signed and not (status == 200 and is_absolute(to)):
         warnings.append(f"Sign={signed} only applies to proxy rules (200 to an http(s) URL)")
-    rule = RedirectRule(file, line, origin, scheme, host, path, to, status, force, dict(query or {}),
-                        dict(conditions or {}), dict(headers or {}), signed, edge_handler, segs)
+    rule = RedirectRule(file, line, origin, scheme, host, path, to, status, force,
+                        query if query is not None else {}, conditions if conditions is not None else {},
+                        headers if headers is not None else {}, signed, edge_handler, segs)
     return rule, warnings
 
 
@@ -189,6 +193,10 @@ def build_rule(file: str, line: int, origin: Any, to: Any, status: Any = None, f
 
 
 def _leading_int(token: str) -> int | None:
+    if token.isdigit():
+        return int(token)
+    if token[:1] == "/":  # the common case: a destination path, not a status
+        return None
     m = _LEADING_INT.match(token)
     return int(m.group(0)) if m else None
 
@@ -206,20 +214,22 @@ def parse_redirect_line(line_text: str, file: str = "_redirects", line: int = 0
     if not text or text.startswith("#"):
         return None, []
     tokens = text.split()
-    for i, tok in enumerate(tokens):
-        if tok.startswith("#"):  # inline comment; a `#` inside a token (`/a#b`) is not one
-            tokens = tokens[:i]
-            break
+    if "#" in text:
+        for i, tok in enumerate(tokens):
+            if tok[0] == "#":  # inline comment; a `#` inside a token (`/a#b`) is not one
+                tokens = tokens[:i]
+                break
     origin, rest = tokens[0], tokens[1:]
     if not rest:
         raise RuleError("Missing destination path/URL")
     to: str | None = None
     query_tokens: list[str] = []
-    if _leading_int(rest[0]) is not None:
+    first = rest[0]
+    if first[0] != "/" and _leading_int(first) is not None:
         after = rest  # forward rule: no TO, STATUS follows FROM directly (RR-3)
     else:
         for i, tok in enumerate(rest):
-            if tok.startswith("/") or is_absolute(tok):
+            if tok[0] == "/" or tok.startswith(("http://", "https://")):
                 to, query_tokens, after = tok, rest[:i], rest[i + 1:]
                 break
         else:
@@ -230,19 +240,20 @@ def parse_redirect_line(line_text: str, file: str = "_redirects", line: int = 0
     status: int | None = None
     force = False
     if after:
-        status = _leading_int(after[0])
+        tok = after[0]
+        status = int(tok) if tok.isdigit() else _leading_int(tok)
         if status is None:
             raise RuleError(f"Invalid status code {after[0]!r} (conditions need a status before them)")
         force = after[0].endswith("!")
     query: dict[str, str] = {}
-    for tok in query_tokens:
+    for tok in query_tokens:  # (usually none)
         k, v = _key_value(tok)
         if v is not None and k:  # a bare `foo` token is no query condition at all (worked example 25)
             query[unquote(k)] = unquote(v)
     conditions: dict[str, list[str]] = {}
     signed = handler = None
     warnings: list[str] = []
-    for tok in after[1:]:
+    for tok in after[1:] if len(after) > 1 else ():
         k, v = _key_value(tok)
         if v is None:
             warnings.append(f"ignored token {tok!r} (conditions are Key=value)")
@@ -269,7 +280,8 @@ def parse_redirects_file(text: str, file: str = "_redirects") -> tuple[list[Redi
         except RuleError as e:
             problems.append(ConfigProblem(file, n, str(e)))
             continue
-        problems += [ConfigProblem(file, n, w, "warning") for w in warnings]
+        if warnings:
+            problems += [ConfigProblem(file, n, w, "warning") for w in warnings]
         if rule is not None:
             rules.append(rule)
     return rules, problems
@@ -297,7 +309,11 @@ def parse_redirect_table(table: dict[str, Any], file: str = "netlify.toml", line
                          ) -> tuple[RedirectRule, list[str]]:
     """One `[[redirects]]` table (with Netlify's legacy aliases, RR-7). Raises RuleError."""
     origin = _first(table, "from", "origin")
+    if not isinstance(origin, str) or not origin.strip():
+        raise RuleError("missing `from` path")
     to = _first(table, "to", "destination")
+    if to is not None and not isinstance(to, str):
+        raise RuleError("`to` must be a string")
     status = table.get("status")
     force_text = False
     if isinstance(status, str):  # "301!" is not TOML-typed, but users write it
@@ -306,6 +322,8 @@ def parse_redirect_table(table: dict[str, Any], file: str = "netlify.toml", line
         status = _leading_int(st)
         if status is None:
             raise RuleError(f"Invalid status code {table['status']!r}")
+    if status is not None and (not isinstance(status, int) or isinstance(status, bool)):
+        raise RuleError(f"Invalid status code {status!r}")
     force = table.get("force", False)
     if not isinstance(force, bool):
         raise RuleError("`force` must be true or false")
@@ -329,8 +347,8 @@ def parse_redirect_table(table: dict[str, Any], file: str = "netlify.toml", line
     handler = table.get("edge_handler")
     if handler is not None and not isinstance(handler, str):
         raise RuleError("`edge_handler` must be a string")
-    rule, more = build_rule(file, line, origin, to, status, force or force_text, query, conditions, headers,
-                            signed, handler)
+    rule, more = build_rule(file, line, origin.strip(), to.strip() if to else None, status, force or force_text,
+                            query, conditions, headers, signed, handler)
     return rule, warnings + more
 
 
@@ -352,15 +370,25 @@ def parse_redirect_tables(tables: Iterable[tuple[int, dict[str, Any]]], file: st
 def merge_rules(*sources: list[RedirectRule]) -> tuple[list[RedirectRule], list[ConfigProblem]]:
     """Concatenate in order; exact duplicates are removed keeping the last occurrence's position (RR-1)."""
     merged = [r for src in sources for r in src]
-    last: dict[tuple, int] = {}
+    # Only rules sharing a `from` can be duplicates: compare full keys within those groups alone.
+    groups: dict[tuple, list[int]] = {}
     for i, r in enumerate(merged):
-        last[r.dedupe_key()] = i
+        groups.setdefault((r.host, r.path), []).append(i)
+    drop: dict[int, int] = {}  # index -> index of the copy that is kept
+    for members in groups.values():
+        if len(members) > 1:
+            last: dict[tuple, int] = {}
+            for i in members:
+                last[merged[i].dedupe_key()] = i
+            for i in members:
+                keep = last[merged[i].dedupe_key()]
+                if keep != i:
+                    drop[i] = keep
     out: list[RedirectRule] = []
     problems: list[ConfigProblem] = []
     for i, r in enumerate(merged):
-        keep = last[r.dedupe_key()]
-        if keep != i:
-            problems.append(ConfigProblem(r.file, r.line, f"duplicate of {merged[keep].where}, removed",
+        if i in drop:
+            problems.append(ConfigProblem(r.file, r.line, f"duplicate of {merged[drop[i]].where}, removed",
                                           "warning"))
             continue
         r.index = len(out)

@@ -7,7 +7,10 @@ becomes a ConfigProblem (file relative to the site dir, line) and everything els
 
 from __future__ import annotations
 
+import gc
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from edgenode import identity
@@ -46,20 +49,45 @@ def _files(site: Site, name: str, publish_first: bool) -> list[str]:
     return out
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Parsing allocates tens of thousands of small acyclic objects; cyclic GC passes over them are pure
+    cost (about 40% of parsing 10,000 rules). Reference counting still frees everything."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def compile_rules(files: list[tuple[str, str]], tables: list[tuple[int, dict[str, Any]]]
+                  ) -> tuple[RuleTable, list[ConfigProblem]]:
+    """`_redirects` texts (text, file name) in order, then `[[redirects]]` tables -> RuleTable (RR-1)."""
+    problems: list[ConfigProblem] = []
+    with gc_paused():
+        sources: list[list[RedirectRule]] = []
+        for text, rel in files:
+            rules, more = parse_redirects_file(text, rel)
+            sources.append(rules)
+            problems += more
+        rules, more = parse_redirect_tables(tables)
+        sources.append(rules)
+        problems += more
+        merged, more = merge_rules(*sources)
+        problems += more
+        return RuleTable(merged), problems
+
+
 def load_rules(site: Site, options: Any) -> None:
-    sources: list[list[RedirectRule]] = []
+    files = []
     for path in _files(site, "_redirects", publish_first=True):
         text, rel = _read(site, path)
         if text is not None:
-            rules, problems = parse_redirects_file(text, rel)
-            sources.append(rules)
-            site.problems.extend(problems)
-    rules, problems = parse_redirect_tables(site.config.redirects)
-    sources.append(rules)
+            files.append((text, rel))
+    table, problems = compile_rules(files, site.config.redirects)
     site.problems.extend(problems)
-    merged, problems = merge_rules(*sources)
-    site.problems.extend(problems)
-    table = RuleTable(merged)
     site.rules = table
     verifier = identity.load_verifier(site, options)
     if table.has_role_rules and not verifier.configured:

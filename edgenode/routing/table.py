@@ -48,7 +48,10 @@ class RuleTable(Sequence[RedirectRule]):
                 if kind != LITERAL:
                     literal = False
                     break
-                node = node.children.setdefault(seg, _Node())
+                child = node.children.get(seg)
+                if child is None:
+                    child = node.children[seg] = _Node()
+                node = child
             (node.exact if literal else node.dynamic).append(rule)
 
     def __len__(self) -> int:
