@@ -209,3 +209,36 @@ async def test_reload_picks_up_new_rules(edgenode, make_site):
         return (await get(u + "/a"))[0] == 302
 
     assert await wait_for(changed, timeout=10)
+
+
+async def test_rule_edge_handler_hook(edgenode, make_site, monkeypatch):
+    from edgenode.exchange import OriginTarget
+    from edgenode.handlers import phase as handlers
+
+    calls = []
+
+    async def on_rule_handler(node, ex, name):
+        calls.append((name, ex.matched_rule.where, ex.target.path if ex.target else None))
+        if name == "answer":
+            ex.response = EdgeResponse(203, CIMultiDict({"Content-Type": "text/plain"}), b"from handler",
+                                       kind="handler")
+        elif name == "reroute":
+            ex.target = OriginTarget("static", "/other", "", 200, ex.matched_rule)
+
+    monkeypatch.setattr(handlers, "on_rule_handler", on_rule_handler)
+    site = make_site({
+        "index.html": "home", "other.html": "other", "page.html": "page", "shadow.html": "shadow",
+        "_redirects": "/a /page 200 EdgeHandler=answer\n/b /page 200 EdgeHandler=reroute\n"
+                      "/c /page 200 EdgeHandler=keep\n/shadow /page 200 EdgeHandler=never\n",
+        "netlify.toml": '[[redirects]]\nfrom = "/d"\nto = "/page"\nstatus = 200\nedge_handler = "keep"\n',
+    }, name="eh")
+    srv = edgenode(site)
+    u = srv.url
+    assert (await get(u + "/a"))[:3:2] == (203, "from handler")
+    assert (await get(u + "/b"))[:3:2] == (200, "other")
+    assert (await get(u + "/c"))[:3:2] == (200, "page")
+    assert (await get(u + "/d"))[:3:2] == (200, "page")
+    assert (await get(u + "/shadow"))[:3:2] == (200, "shadow")  # a shadowed rule runs no handler
+    assert [c[0] for c in calls] == ["answer", "reroute", "keep", "keep"]
+    assert calls[0][1:] == ("_redirects:1", "/page") and calls[3][1] == "netlify.toml:1"
+    assert srv.node.sites.holders[0].site.rules.edge_handler_names() == ["answer", "reroute", "keep", "never"]
