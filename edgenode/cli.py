@@ -147,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("site", nargs="?", default=".", metavar="SITE_DIR")
     check.add_argument("--config", default=None)
     check.add_argument("--context", default="dev")
+    add_site_arguments(check)
     explain = sub.add_parser("explain", help="show which rule a URL matches, why others did not, and the result")
     explain.add_argument("site", metavar="SITE_DIR")
     explain.add_argument("url", metavar="URL", help="full URL or a path (/about?x=1)")
@@ -173,7 +174,9 @@ def run_explain(a: argparse.Namespace) -> int:
 def run_check(a: argparse.Namespace) -> int:
     from edgenode.commands.check import check_site
 
-    return check_site(a.site, a.config, a.context)
+    options = ServeOptions()
+    apply_site_arguments(a, options)
+    return check_site(a.site, a.config, a.context, options)
 
 
 def main(argv: list[str] | None = None) -> int:

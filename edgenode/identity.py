@@ -161,7 +161,10 @@ def token_of(headers: Any) -> str | None:
     auth = headers.get("Authorization", "")
     if auth[:7].lower() == "bearer ":
         return auth[7:].strip() or None
-    return parse_cookies(headers.get("Cookie")).get("nf_jwt") or None
+    cookie = headers.get("Cookie")
+    if not cookie or "nf_jwt" not in cookie:  # the common case costs one substring test
+        return None
+    return parse_cookies(cookie).get("nf_jwt") or None
 
 
 def identify(node: EdgeNode, ex: Exchange) -> None:

@@ -102,3 +102,8 @@ def test_explain_no_rule(site, capsys):
 def test_explain_bad_header_flag(site, capsys):
     code = main(["explain", site, "/", "-H", "nocolon"])
     assert code == 2
+
+
+def test_check_with_a_jwt_secret_has_no_role_warning(site, capsys):
+    _, out = run(capsys, "check", site, "--jwt-secret", "k" * 40)
+    assert "Role rules need" not in out
