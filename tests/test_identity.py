@@ -213,3 +213,18 @@ async def test_live_rs256(edgenode, make_site, tmp_path, rsa_key):
     assert await status_body(u, cookies={"nf_jwt": good}) == (200, "admin-users")
     assert await status_body(u, cookies={"nf_jwt": _hs_with_raw_key(claims(["admin"]), pem(rsa_key))}) \
         == (401, "login")
+
+
+async def test_live_jwks(edgenode, make_site, tmp_path, ec_key, rsa_key):
+    from jwt.algorithms import ECAlgorithm
+
+    jwk = json.loads(ECAlgorithm.to_jwk(ec_key.public_key()))
+    jwk["kid"] = "k1"
+    f = tmp_path / "jwks.json"
+    f.write_text(json.dumps({"keys": [jwk]}))
+    u = edgenode(make_site(SITE), jwt_public_key=str(f)).url + "/admin/users"
+    good = jwt.encode(claims(["admin"]), ec_key, algorithm="ES256", headers={"kid": "k1"})
+    assert await status_body(u, headers={"Authorization": f"Bearer {good}"}) == (200, "admin-users")
+    forged = jwt.encode(claims(["admin"]), rsa_key, algorithm="RS256", headers={"kid": "k1"})
+    assert await status_body(u, headers={"Authorization": f"Bearer {forged}"}) == (401, "login")
+    assert await status_body(u, cookies={"nf_jwt": unsigned(claims(["admin"]))}) == (401, "login")

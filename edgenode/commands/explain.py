@@ -118,7 +118,8 @@ def explain(ex: Exchange, out: TextIO) -> None:
     if decision is None or not decision.steps:
         say(f"rules   none of the {len(rules)} rules can match {ex.path}")
     else:
-        say(f"rules   {decision.candidates} of {len(rules)} rules can match {ex.path}; tried in order:")
+        say(f"rules   {decision.candidates} of {len(rules)} rules are candidates for {ex.path} (by index); "
+            "in order:")
         width = max(len(s.rule.where) for s in decision.steps)
         for line in _step_lines(decision.steps, width):
             say(line)

@@ -181,6 +181,8 @@ def build_rule(file: str, line: int, origin: str, to: str | None, status: int | 
     warnings: list[str] = []
     if "*" in path[:-1] and any(kind == LITERAL and "*" in seg for kind, seg in segs):
         warnings.append(f"`*` only works as the last segment of a path ({origin}): matched literally")
+    if "?" in raw_path:
+        warnings.append("a `?` in `from` never matches (paths carry no query): write `/path key=value /to`")
     if signed and not (status == 200 and is_absolute(to)):
         warnings.append(f"Sign={signed} only applies to proxy rules (200 to an http(s) URL)")
     rule = RedirectRule(file, line, origin, scheme, host, path, to, status, force,

@@ -83,6 +83,24 @@ def match_path(rule: RedirectRule, segs: list[str], path: str) -> dict[str, str]
     return caps
 
 
+def path_mismatch(rule: RedirectRule, segs: list[str]) -> str:
+    """Why a candidate's path did not match, in words (explain only, never on the request path)."""
+    rsegs = rule.segments
+    splat = bool(rsegs) and rsegs[-1][0] == SPLAT
+    fixed = len(rsegs) - splat
+    for i in range(min(fixed, len(segs))):
+        kind, value = rsegs[i]
+        if kind == LITERAL and segs[i] != value:
+            return f"segment {i + 1} is {segs[i]!r}, rule wants {value!r}"
+        if kind == PLACEHOLDER and not segs[i]:
+            return f"segment {i + 1} is empty, :{value} needs a value"
+        if kind == PARTIAL and _partial(rule, i, value).fullmatch(segs[i]) is None:
+            return f"segment {i + 1} {segs[i]!r} does not fit {value!r}"
+    if splat:
+        return f"{len(segs)} segment(s), rule needs at least {fixed}"
+    return f"{len(segs)} segment(s), rule has {fixed}"
+
+
 def _partial(rule: RedirectRule, i: int, seg: str) -> re.Pattern[str]:
     """A segment like `:slug.html` or `:year-:month`: placeholders inside literal text, compiled once."""
     cache = rule.partial_re if rule.partial_re is not None else {}
@@ -197,7 +215,7 @@ def match(table: RuleTable, facts: RequestFacts, shadow: Callable[[str], str | N
         caps = match_path(rule, segs, facts.path)
         if caps is None:
             if steps is not None:
-                steps.append(Step(rule, "path", "path does not match"))
+                steps.append(Step(rule, "path", path_mismatch(rule, segs)))
             continue
         why = match_query(rule.query, facts.query_string, caps)
         if why is not None:
