@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from edgenode.config.headers import merged_headers
+from edgenode.config.headers import HeaderRuleSet, merged_headers
 
 if TYPE_CHECKING:
     from edgenode.exchange import Exchange
@@ -30,5 +30,7 @@ def apply(node: EdgeNode, ex: Exchange) -> None:
     rules = ex.site.header_rules
     if resp is None or resp.kind != "static" or not rules:
         return
-    for name, value in merged_headers(rules, paths_for(ex)).values():
+    paths = paths_for(ex)
+    merged = rules.merged_for(paths) if isinstance(rules, HeaderRuleSet) else merged_headers(rules, paths)
+    for name, value in merged.values():
         resp.headers[name] = value

@@ -143,3 +143,23 @@ async def test_geoip_db_drives_country_rules(edgenode, make_site, tmp_path):
     status, h, _ = await get(edgenode(site, geoip_db=str(db)).url + "/")
     assert status == 302 and h["Location"].endswith("/nz")
     assert (await get(edgenode(site).url + "/"))[0] == 200
+
+
+async def test_headers_from_root_then_publish_dir_and_reload(edgenode, make_site):
+    from tests.conftest import wait_for
+
+    site = make_site({
+        "netlify.toml": '[build]\npublish = "public"\n',
+        "_headers": "/*\n  X-Where: root\n  X-Root: 1\n",
+        "public/_headers": "/*\n  X-Where: publish\n",
+        "public/index.html": "home",
+    }, name="pub")
+    u = edgenode(site).url
+    _, h, _ = await get(u + "/")
+    assert h["X-Where"] == "publish" and h["X-Root"] == "1"
+    (site / "public/_headers").write_text("/*\n  X-Where: changed\n")
+
+    async def changed():
+        return (await get(u + "/"))[1].get("X-Where") == "changed"
+
+    assert await wait_for(changed, timeout=10)

@@ -207,3 +207,15 @@ class HeaderRuleSet(list[HeaderRule]):
     def __init__(self, rules: Iterable[HeaderRule] = ()) -> None:
         super().__init__(rules)
         self.auth_rules = [r for r in self if r.basic_auth]
+        self._merged: dict[tuple[str, ...], dict[str, tuple[str, str]]] = {}
+
+    def merged_for(self, paths: list[str]) -> dict[str, tuple[str, str]]:
+        """merged_headers(), remembered per path (a deploy's rules never change; bounded memory)."""
+        key = tuple(paths)
+        got = self._merged.get(key)
+        if got is None:
+            got = merged_headers(self, paths)
+            if len(self._merged) >= 10_000:
+                self._merged.clear()
+            self._merged[key] = got
+        return got
