@@ -197,3 +197,14 @@ def test_index_only_offers_possible_rules():
 def test_edge_handler_names():
     t = table("/a /b 200 EdgeHandler=one\n/c /d 200 EdgeHandler=two\n/e /f 200 EdgeHandler=one")
     assert t.edge_handler_names() == ["one", "two"]
+
+
+def test_proxy_target_carries_headers_and_signature_env_name(static):
+    from edgenode.routing.phase import target_for
+
+    t = table("", toml=[{"from": "/s", "to": "https://api.s.com/x", "status": 200, "signed": "SIG",
+                         "headers": {"X-From": "Netlify"}}])
+    d = match(t, RequestFacts(path="/s", query_string="q=1"))
+    target = target_for(d.match)
+    assert (target.kind, target.path, target.query_string, target.signed, target.proxy_headers) == \
+        ("proxy", "https://api.s.com/x", "q=1", "SIG", {"X-From": "Netlify"})

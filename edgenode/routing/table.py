@@ -3,7 +3,8 @@
 Each rule is filed in a trie under the literal segments its path starts with (`/blog/:slug` under
 "blog", `/*` at the root), one trie per domain (host-less rules, and one per scheme+host for
 domain-level rules). A request walks the trie along its own segments and collects:
-- at every node it passes, the rules whose first dynamic segment (placeholder, splat) starts there;
+- at every node it passes, the rules whose first dynamic segment (placeholder, splat) starts there:
+  splat rules always, others only when their segment count equals the request's;
 - at the node of its last segment, the fully literal rules ending exactly there.
 Those are the only rules whose path can match; they are then tried in list order (first match wins).
 """
@@ -12,16 +13,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from edgenode.config.redirects import LITERAL, RedirectRule
+from edgenode.config.redirects import LITERAL, SPLAT, RedirectRule
 
 
 class _Node:
-    __slots__ = ("children", "exact", "dynamic")
+    __slots__ = ("children", "exact", "splat", "sized")
 
     def __init__(self) -> None:
         self.children: dict[str, _Node] = {}
-        self.exact: list[RedirectRule] = []
-        self.dynamic: list[RedirectRule] = []
+        self.exact: list[RedirectRule] = []  # fully literal rules ending here
+        self.splat: list[RedirectRule] = []  # dynamic from here on, ending in `*`: any length
+        self.sized: dict[int, list[RedirectRule]] = {}  # dynamic from here, no splat: by segment count
 
 
 def request_segments(path: str) -> list[str]:
@@ -52,7 +54,12 @@ class RuleTable(Sequence[RedirectRule]):
                 if child is None:
                     child = node.children[seg] = _Node()
                 node = child
-            (node.exact if literal else node.dynamic).append(rule)
+            if literal:
+                node.exact.append(rule)
+            elif rule.segments[-1][0] == SPLAT:
+                node.splat.append(rule)
+            else:
+                node.sized.setdefault(len(rule.segments), []).append(rule)
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -66,19 +73,22 @@ class RuleTable(Sequence[RedirectRule]):
     def candidates(self, segments: list[str], scheme: str = "", host: str = "") -> list[RedirectRule]:
         """The rules whose path can match these request segments, in rule order."""
         found: list[RedirectRule] = []
-        tries = 0
+        n = len(segments)
         for key in (None, (scheme, host)):
             node = self._tries.get(key)
             if node is None:
                 continue
-            tries += 1
-            found += node.dynamic
             for seg in segments:
+                if node.splat:
+                    found += node.splat
+                if node.sized:
+                    found += node.sized.get(n, ())
                 node = node.children.get(seg)
                 if node is None:
                     break
-                found += node.dynamic
             else:
+                found += node.splat
+                found += node.sized.get(n, ())
                 found += node.exact
         if len(found) > 1:
             found.sort(key=_index)
