@@ -70,9 +70,13 @@ def test_redirects_parser_never_raises(text):
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.sampled_from(["/a/*", "/b /c 301", "200!", "Country=us", "id=:id", "#", "/:x", "*",
-                                 "https://h.example/*", "/.netlify/x", "Role=admin", "\t", " "]), max_size=8))
+                                 "https://h.example/*", "/.netlify/x", "Role=admin", "\t", " ", "http://[", "https://h:99999/x",
+                                 "/:a-:a", "http://", "/a?b=c", "Sign=X", "EdgeHandler=", "=", "301!"]),
+                max_size=8))
 def test_redirects_parser_never_raises_on_token_soup(tokens):
-    parse_redirects_file(" ".join(tokens))
+    rules, _ = parse_redirects_file(" ".join(tokens))
+    for r in rules:
+        match(RuleTable([r]), RequestFacts(path="/a/x-y", host="h.example", scheme="https"))
 
 
 @settings(max_examples=300, deadline=None)

@@ -125,7 +125,11 @@ def compile_path(path: str) -> tuple[tuple[int, str], ...]:
 
 def _split_from(origin: str) -> tuple[str | None, str | None, str]:
     if is_absolute(origin):
-        u = urlsplit(origin)
+        try:
+            u = urlsplit(origin)
+            u.port  # noqa: B018 - validates the port too
+        except ValueError as e:
+            raise RuleError(f"`from` is not a valid URL: {e}") from None
         host = (u.hostname or "").lower() or None
         return u.scheme.lower(), host, u.path or "/"
     return None, None, origin
@@ -176,6 +180,11 @@ def build_rule(file: str, line: int, origin: str, to: str | None, status: int | 
             raise RuleError("Missing to field (only `/path/* 2xx` forward rules may omit it)")
     elif to[0] != "/" and not is_absolute(to):
         raise RuleError(f"destination must start with /, http: or https: (got {to!r})")
+    elif to[0] != "/":
+        try:
+            urlsplit(to)  # an unparseable target would fail every request
+        except ValueError as e:
+            raise RuleError(f"destination is not a valid URL: {e}") from None
     path = _normalise_path(raw_path)
     segs = compile_path(path)
     warnings: list[str] = []

@@ -107,9 +107,12 @@ def _partial(rule: RedirectRule, i: int, seg: str) -> re.Pattern[str]:
     rule.partial_re = cache
     rx = cache.get(i)
     if rx is None:
-        pattern, pos = "", 0
+        pattern, pos, names = "", 0, set()
         for m in re.finditer(r":([A-Za-z_]\w*)", seg):
-            pattern += re.escape(seg[pos:m.start()]) + f"(?P<{m.group(1)}>[^/]+?)"
+            name = m.group(1)
+            group = "[^/]+?" if name in names else f"(?P<{name}>[^/]+?)"  # a repeated name captures once
+            names.add(name)
+            pattern += re.escape(seg[pos:m.start()]) + group
             pos = m.end()
         rx = cache[i] = re.compile(pattern + re.escape(seg[pos:]))
     return rx
@@ -181,8 +184,11 @@ def build_target(rule: RedirectRule, caps: dict[str, str], facts: RequestFacts) 
         query = facts.query_string
     absolute = is_absolute(base)
     if absolute:
-        u = urlsplit(base)
-        same_site = (u.hostname or "").lower() == facts.host and u.scheme == facts.scheme
+        try:
+            u = urlsplit(base)
+            same_site = (u.hostname or "").lower() == facts.host and u.scheme == facts.scheme
+        except ValueError:  # a capture made the URL unparseable: not this site, let the proxy refuse it
+            same_site = False
         site_path = unquote(u.path or "/") if same_site else None
     else:
         site_path = unquote(base)
