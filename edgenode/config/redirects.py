@@ -21,7 +21,7 @@ SIGN_KEYS = frozenset({"sign", "signed", "signing"})
 HANDLER_KEYS = frozenset({"edgehandler", "edge_handler"})
 DEFAULT_STATUS = 301
 
-_LEADING_INT = re.compile(r"^\s*[+-]?\d+")
+_LEADING_INT = re.compile(r"^\s*[+-]?[0-9]+")
 _WORD = re.compile(r"\w+")
 _LIST_SPLIT = re.compile(r"\s*,\s*")
 
@@ -204,7 +204,7 @@ def build_rule(file: str, line: int, origin: str, to: str | None, status: int | 
 
 
 def _leading_int(token: str) -> int | None:
-    if token.isdigit():
+    if token.isascii() and token.isdigit():
         return int(token)
     if token[:1] == "/":  # the common case: a destination path, not a status
         return None
@@ -252,7 +252,7 @@ def parse_redirect_line(line_text: str, file: str = "_redirects", line: int = 0
     force = False
     if after:
         tok = after[0]
-        status = int(tok) if tok.isdigit() else _leading_int(tok)
+        status = int(tok) if tok.isascii() and tok.isdigit() else _leading_int(tok)
         if status is None:
             raise RuleError(f"Invalid status code {after[0]!r} (conditions need a status before them)")
         force = after[0].endswith("!")
