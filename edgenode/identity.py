@@ -67,7 +67,8 @@ class Verifier:
             return None
         key, alg = entry
         try:
-            claims = jwt.decode(token, key, algorithms=[alg], options={"require": ["exp"]},
+            # No audience is configured, so an `aud` claim (Auth0 and the like set one) is not checked.
+            claims = jwt.decode(token, key, algorithms=[alg], options={"require": ["exp"], "verify_aud": False},
                                 leeway=LEEWAY_SECONDS)
         except (jwt.PyJWTError, ValueError, TypeError):
             return None

@@ -82,6 +82,12 @@ def test_forged_or_expired_hs_tokens_are_no_identity(name, token):
     assert verifier(jwt_secret=SECRET).verify(token) is None, name
 
 
+def test_audience_and_not_before():
+    v = verifier(jwt_secret=SECRET)
+    assert v.verify(hs(claims(["a"], aud="https://api.example"))).roles == ["a"]
+    assert v.verify(hs(claims(["a"], nbf=int(time.time()) + 600))) is None
+
+
 def test_no_configured_secret_verifies_nothing():
     v = verifier()
     assert not v.configured
