@@ -22,6 +22,7 @@ from edgenode.respond import SERVER
 
 log = logging.getLogger("edgenode")
 CHUNK = 256 * 1024
+_NO_SENDFILE: dict[tuple[type, type], bool] = {}  # (loop, transport) classes without a native sendfile
 
 
 def _split_host(authority: str) -> str:
@@ -104,8 +105,11 @@ async def _write(request: web.BaseRequest, resp: EdgeResponse, notes: dict) -> w
         await sr.write_eof()
         return sr
     assert isinstance(body, AsyncIterable)
-    sr = web.StreamResponse(status=resp.status, headers=headers)
-    if "Content-Length" not in headers:
+    if "Content-Length" in headers:
+        # A body of known length: the head goes out with the first chunk, in one send.
+        sr = _HeadWithFirstChunk(status=resp.status, headers=headers)
+    else:
+        sr = web.StreamResponse(status=resp.status, headers=headers)
         sr.enable_chunked_encoding()
     await sr.prepare(request)
     sent = 0
@@ -126,8 +130,20 @@ def _head(resp: EdgeResponse, length: int) -> web.Response:
     return r
 
 
+class _HeadWithFirstChunk(web.StreamResponse):
+    _send_headers_immediately = False
+
+
 async def _send_file(request: web.BaseRequest, sr: web.StreamResponse, body: FileBody) -> None:
     loop = asyncio.get_running_loop()
+    if body.length and request.transport is not None and not _NO_SENDFILE.get((type(loop), type(request.transport))):
+        try:
+            with open(body.path, "rb") as fh:
+                await loop.sendfile(request.transport, fh, body.offset, body.length, fallback=False)
+            return
+        except (NotImplementedError, RuntimeError, AttributeError):
+            # This loop (uvloop) or transport (TLS) has no native sendfile: read and write chunks.
+            _NO_SENDFILE[(type(loop), type(request.transport))] = True
 
     def read(fh, n: int) -> bytes:
         return fh.read(n)
