@@ -165,11 +165,13 @@ export function onRequest(event) {
   const cookie = event.request.headers.get("cookie") || "";
   const m = cookie.match(/(?:^|;\\s*)ab=(a|b)(?:;|$)/);
   const bucket = m ? m[1] : (Math.random() < 0.5 ? "a" : "b");
+  const url = event.request.url;
+  const origin = url.slice(0, url.indexOf("/", url.indexOf("//") + 2));
   event.replaceResponse(async () => {
-    const res = await fetch(new URL(`/${bucket}/`, event.request.url).toString());
+    const res = await fetch(`${origin}/${bucket}/`);
     const headers = new Headers(res.headers);
     if (!m) headers.append("set-cookie", `ab=${bucket}; Path=/; Max-Age=86400`);
-    return new Response(res.body, { status: res.status, headers });
+    return new Response(await res.text(), { status: res.status, headers });
   });
 }
 """
