@@ -102,7 +102,7 @@ class FastIndex:
             return
         if request.version != HttpVersion11 or not request.keep_alive or request.secure:
             return
-        if _site_has_handlers(ex.site) or ex.identity is not None or self.node.options.geoip_db:
+        if _handlers_involved(ex) or ex.identity is not None or self.node.options.geoip_db:
             return
         headers = request.headers
         if "Authorization" in headers or "nf_jwt" in headers.get("Cookie", ""):
@@ -183,14 +183,17 @@ class FastIndex:
         return True
 
 
-def _site_has_handlers(site: Site) -> bool:
-    h = site.handlers
-    if not h:
+def _handlers_involved(ex: Exchange) -> bool:
+    """Whether an edge handler ran, or could run, for this request: then it must run every time."""
+    hs = ex.site.handlers
+    if not hs:
         return False
-    try:
-        return len(h) > 0
-    except TypeError:
+    if ex.notes.get("handlers_ran"):  # set by handlers/phase.py for declared and rule-attached handlers
         return True
+    matching = getattr(hs, "matching", None)
+    if matching is None:
+        return True  # a handler set we cannot ask: assume it applies
+    return bool(matching(ex.request.path)) or bool(matching(ex.path))
 
 
 def _body_source(entry: Any, body: bytes, method: str) -> str | None:

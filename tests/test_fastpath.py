@@ -277,3 +277,36 @@ def test_connection_close_and_http10_are_left_to_aiohttp(server):
                 c.close()
     assert served(server) == 0
 
+
+
+HANDLER = """export function onRequest(event) {
+  event.replaceResponse(() => new Response("dynamic " + Math.random(), { headers: { "content-type": "text/plain" } }));
+}
+"""
+
+
+def test_handler_paths_never_take_the_fast_path(edgenode, make_site):
+    pytest.importorskip("edgenode.handlers.runtime")
+    site = make_site({
+        "index.html": PAGE,
+        "b.html": "<h1>b</h1>",
+        "netlify/edge-handlers/dyn.js": HANDLER,
+        "netlify.toml": '[build]\n  publish = "."\n\n[[edge_handlers]]\n  handler = "dyn"\n  path = "/a"\n',
+        "_redirects": "/r  /b.html  200  EdgeHandler=dyn\n",
+    })
+    srv = edgenode(site)
+    c = Conn(srv.url)
+    try:
+        for path in ("/a", "/r"):
+            bodies = set()
+            for _ in range(4):
+                c.send(request(path))
+                bodies.add(c.read_response().rpartition(b"\r\n\r\n")[2])
+            assert len(bodies) == 4 and all(b.startswith(b"dynamic ") for b in bodies), path
+        assert served(srv) == 0
+        for _ in range(3):  # a page no handler is declared on is fast as usual
+            c.send(request("/"))
+            assert c.read_response().endswith(PAGE)
+        assert served(srv) == 1
+    finally:
+        c.close()
