@@ -135,7 +135,7 @@ class FastIndex:
 
     # -- answering (fast path) -----------------------------------------------------------------------
 
-    def answer(self, proto: FastRequestHandler, head: bytes, reply: FastReply) -> bool:
+    def answer(self, proto: FastPathProtocol, head: bytes, reply: FastReply) -> bool:
         """Write the answer for one remembered request; False: not valid any more, take the slow path."""
         t0 = time.perf_counter() if self.log_access else 0.0
         if reply.holder.site is not reply.site:
@@ -271,8 +271,17 @@ def _maybe_get(rest: bytes) -> bool:
     return len(rest) < 6 and (b"GET /".startswith(rest) or b"HEAD /".startswith(rest))
 
 
-class FastRequestHandler(RequestHandler):
-    """aiohttp's connection protocol, answering remembered requests itself while aiohttp is idle."""
+class FastPathProtocol(RequestHandler):
+    """aiohttp's connection protocol, answering remembered requests itself while aiohttp is idle.
+
+    Written to sit *under* other protocol subclasses that watch the bytes (header timeouts, size
+    limits): `class P(GuardedProtocol, FastPathProtocol)` lets the outer class see every byte first,
+    then this one answers what it can and passes the rest on to aiohttp. Each fast answer counts in
+    `_request_count` exactly like a request aiohttp parsed, so an outer class that treats a change
+    of that counter as "a request head completed" (and disarms its header timer) keeps working.
+    The server class must then hand out the combined protocol from `__call__` and pass `fast=`
+    through to FastServer (`class S(GuardedServer, FastServer)`).
+    """
 
     __slots__ = ("_fast", "_fast_clean", "_fast_carry", "_fast_pending")
 
@@ -306,6 +315,7 @@ class FastRequestHandler(RequestHandler):
                 if reply is None or not self._fast.answer(self, head, reply):
                     break
                 pos = end
+                self._request_count += 1
                 self._next_keepalive_close_time = self._loop.time() + self._keepalive_timeout
                 if self._paused:  # the client is not reading: aiohttp's flow control takes over
                     break
@@ -341,11 +351,11 @@ class FastRequestHandler(RequestHandler):
 
 
 class FastServer(web.Server):
-    """web.Server whose connections use FastRequestHandler."""
+    """web.Server whose connections use FastPathProtocol."""
 
     def __init__(self, handler: Any, *, fast: FastIndex, **kwargs: Any) -> None:
         super().__init__(handler, **kwargs)
         self.fast = fast
 
-    def __call__(self) -> FastRequestHandler:
-        return FastRequestHandler(self, loop=self._loop, **self._kwargs)
+    def __call__(self) -> FastPathProtocol:
+        return FastPathProtocol(self, loop=self._loop, **self._kwargs)
