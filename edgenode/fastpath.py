@@ -51,7 +51,6 @@ log = logging.getLogger("edgenode")
 KEY_MAX = 2048  # longer request heads are never remembered
 INDEX_MAX = 4096  # remembered request heads; the oldest is forgotten first
 REDIRECT_BODY_MAX = 4096
-_PENDING_MAX = KEY_MAX
 _SCAN_MAX = 64 * 1024  # a partial head longer than this stops the boundary tracking of a connection
 _EMPTY_STATUS = frozenset({204, 304})
 # Per-request headers: their values are filled in for every answer.
@@ -264,13 +263,6 @@ def _bodyless_get(head: bytes) -> bool:
     return b"\ncontent-length:" not in low and b"\ntransfer-encoding:" not in low and b"\nupgrade:" not in low
 
 
-def _maybe_get(rest: bytes) -> bool:
-    """Whether a partial head could still become a request the fast path knows."""
-    if rest.startswith((b"GET /", b"HEAD /")):
-        return True
-    return len(rest) < 6 and (b"GET /".startswith(rest) or b"HEAD /".startswith(rest))
-
-
 class FastPathProtocol(RequestHandler):
     """aiohttp's connection protocol, answering remembered requests itself while aiohttp is idle.
 
@@ -283,31 +275,24 @@ class FastPathProtocol(RequestHandler):
     through to FastServer (`class S(GuardedServer, FastServer)`).
     """
 
-    __slots__ = ("_fast", "_fast_clean", "_fast_carry", "_fast_pending")
+    __slots__ = ("_fast", "_fast_clean", "_fast_carry")
 
     def __init__(self, manager: FastServer, **kwargs: Any) -> None:
         super().__init__(manager, **kwargs)
         self._fast = manager.fast
         self._fast_clean = True  # aiohttp's parser is at a message boundary (as far as we fed it)
         self._fast_carry = b""  # tail of a partial head fed to aiohttp, for boundary tracking
-        self._fast_pending = b""  # partial head held back while idle
 
     def data_received(self, data: bytes) -> None:
         if (self._fast_clean and not self._fast_carry and self._waiter is not None and not self._messages
                 and self._payload_parser is None and not self._upgraded and not self._close
                 and not self._force_close and not self._paused and self.transport is not None):
-            if self._fast_pending:
-                data = self._fast_pending + data
-                self._fast_pending = b""
             replies = self._fast.replies
             pos, n = 0, len(data)
             while pos < n:
+                # A partial head (split across reads) goes to aiohttp like anything else unknown.
                 end = data.find(b"\r\n\r\n", pos, pos + KEY_MAX + 4)
                 if end < 0:
-                    rest = data[pos:] if pos else data
-                    if len(rest) <= _PENDING_MAX and _maybe_get(rest):
-                        self._fast_pending = rest
-                        return
                     break
                 end += 4
                 head = data[pos:end]
@@ -323,9 +308,6 @@ class FastPathProtocol(RequestHandler):
                 return
             if pos:
                 data = data[pos:]
-        elif self._fast_pending:
-            data = self._fast_pending + data
-            self._fast_pending = b""
         if self._fast_clean:
             self._track(data)
         super().data_received(data)

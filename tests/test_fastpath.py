@@ -13,6 +13,8 @@ import time
 
 import pytest
 
+from tests.conftest import raw_request, status_of
+
 PAGE = ("<!doctype html><title>t</title>" + "<p>fast path</p>" * 200).encode()
 SITE = {
     "index.html": PAGE,
@@ -174,13 +176,21 @@ def test_request_split_across_packets(server):
             c.send(req)
             c.read_response()
         before = served(server)
-        for piece in (req[:3], req[3:20], req[20:]):
+        for piece in (req[:3], req[3:20], req[20:]):  # aiohttp answers it; the connection stays usable
             c.send(piece)
             time.sleep(0.05)
+        assert c.read_response().endswith(PAGE)
+        assert served(server) == before
+        c.send(req)  # back at a request boundary: fast again
         assert c.read_response().endswith(PAGE)
         assert served(server) == before + 1
     finally:
         c.close()
+
+
+def test_bare_lf_request_is_left_to_aiohttp(server):
+    raw = raw_request(server.url, b"GET / HTTP/1.1\nHost: example.test\n\n", timeout=3)
+    assert status_of(raw) == 400
 
 
 def test_body_request_on_the_connection_goes_slow_and_stays_correct(server):
