@@ -320,3 +320,65 @@ def test_handler_paths_never_take_the_fast_path(edgenode, make_site):
         assert served(srv) == 1
     finally:
         c.close()
+
+
+def _same_answers(srv, c: Conn, req: bytes) -> bytes:
+    """Send `req` three times; the third must be a fast answer equal to the second. Returns it."""
+    answers = []
+    for _ in range(3):
+        before = served(srv)
+        c.send(req)
+        answers.append(c.read_response())
+    assert served(srv) == before + 1
+    assert masked(answers[2]) == masked(answers[1])
+    return answers[2]
+
+
+def test_rule_outcomes_are_keyed_by_everything_they_read(edgenode, make_site):
+    pytest.importorskip("edgenode.config.redirects")
+    site = make_site({
+        "index.html": PAGE,
+        "us.html": "<h1>us</h1>",
+        "fr.html": "<h1>fr</h1>",
+        "_redirects": "/geo  /us.html  302  Country=us\n/lang  /fr.html  200!  Language=fr\n"
+                      "/old/*  /new/:splat  301\n",
+        "_headers": "/*\n  X-Rule-Header: from _headers\n",
+    })
+    srv = edgenode(site, trust_geo_header="X-Test-Country")
+    c = Conn(srv.url)
+    try:
+        us = _same_answers(srv, c, request("/geo", headers="X-Test-Country: us\r\n"))
+        assert us.startswith(b"HTTP/1.1 302 ")
+        de = _same_answers(srv, c, request("/geo", headers="X-Test-Country: de\r\n"))
+        assert de.startswith(b"HTTP/1.1 404 ")
+        fr = _same_answers(srv, c, request("/lang", headers="Accept-Language: fr-FR\r\n"))
+        assert fr.endswith(b"<h1>fr</h1>") and b"X-Rule-Header: from _headers\r\n" in fr
+        en = _same_answers(srv, c, request("/lang", headers="Accept-Language: en\r\n"))
+        assert en.startswith(b"HTTP/1.1 404 ")
+        cookie = _same_answers(srv, c, request("/geo", headers="Cookie: nf_country=us\r\n"))
+        assert cookie.startswith(b"HTTP/1.1 302 ")
+        moved = _same_answers(srv, c, request("/old/a?b=c"))
+        assert moved.startswith(b"HTTP/1.1 301 ") and b"/new/a?b=c\r\n" in moved
+        page = _same_answers(srv, c, request("/"))
+        assert b"X-Rule-Header: from _headers\r\n" in page and page.endswith(PAGE)
+    finally:
+        c.close()
+
+
+def test_requests_with_credentials_are_never_remembered(edgenode, make_site):
+    pytest.importorskip("edgenode.config.headers")
+    site = make_site({"index.html": PAGE, "private/index.html": "<h1>secret</h1>",
+                      "_headers": "/private/*\n  Basic-Auth: user:pass\n"})
+    srv = edgenode(site)
+    c = Conn(srv.url)
+    try:
+        ok = request("/private/", headers="Authorization: Basic dXNlcjpwYXNz\r\n")
+        for _ in range(3):
+            c.send(ok)
+            assert c.read_response().endswith(b"<h1>secret</h1>")
+        for _ in range(3):
+            c.send(request("/private/"))
+            assert c.read_response().startswith(b"HTTP/1.1 401 ")
+        assert served(srv) == 0
+    finally:
+        c.close()
