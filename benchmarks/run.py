@@ -95,7 +95,7 @@ def run_scenarios(args: argparse.Namespace) -> None:
                 continue
             print(f"{name}: {sc.title} ...", flush=True)
             port = tools.free_port()
-            proc = tools.start_edgenode(site, port, args.server_cpus, args.workers)
+            proc = tools.start_edgenode(site, port, args.server_cpus, args.workers, args.edgenode_arg)
             try:
                 tools.wait_ready(port, proc)
                 if args.workers != "1":
@@ -143,7 +143,8 @@ def print_table(args: argparse.Namespace, rows: dict[tuple[str, int], Row], rss:
     head += " notes |"
     sep += "---|"
     print()
-    print(f"edgenode {args.workers} worker(s) on cpu {args.server_cpus}, wrk -t1 on cpu {args.wrk_cpus}, "
+    extra = f" ({' '.join(args.edgenode_arg)})" if args.edgenode_arg else ""
+    print(f"edgenode{extra} {args.workers} worker(s) on cpu {args.server_cpus}, wrk -t1 on cpu {args.wrk_cpus}, "
           f"{args.seconds:g} s per run; load average before {load_before}, after {tools.load_average()}")
     print(head)
     print(sep)
@@ -171,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", default="1", help="edgenode (and nginx) worker processes, or auto")
     p.add_argument("--server-cpus", default="1", help="taskset cpu list of the server (default 1)")
     p.add_argument("--wrk-cpus", default="0", help="taskset cpu list of wrk and the S3 upstream (default 0)")
+    p.add_argument("--edgenode-arg", action="append", default=[], metavar="ARG",
+                   help="extra argument for edgenode serve (repeatable), e.g. --edgenode-arg=--no-fast-path")
     p.add_argument("--out", default=None, help="directory for the generated sites (default a temp dir)")
     p.add_argument("--memory", action="store_true", help="report RSS with 10,000 rules + 20 handlers, "
                                                           "and across a long mixed run")
