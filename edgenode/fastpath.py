@@ -97,7 +97,9 @@ class FastIndex:
             log.exception("fast path: could not remember %s %s", request.method, request.raw_path)
 
     def _remember(self, request: web.BaseRequest, ex: Exchange, resp: EdgeResponse) -> None:
-        if not self.enabled or request.method not in ("GET", "HEAD") or type(resp.body) is not bytes:
+        # Cheapest refusals first: most answers that are not hits or redirects stop here.
+        if (not self.enabled or (ex.cache_status != STATUS_HIT and resp.kind != "redirect")
+                or type(resp.body) is not bytes or request.method not in ("GET", "HEAD")):
             return
         if request.version != HttpVersion11 or not request.keep_alive or request.secure:
             return
