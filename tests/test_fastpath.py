@@ -382,3 +382,36 @@ def test_requests_with_credentials_are_never_remembered(edgenode, make_site):
         assert served(srv) == 0
     finally:
         c.close()
+
+
+def test_fast_answers_are_logged_like_slow_ones(edgenode, make_site):
+    import logging
+
+    from edgenode import accesslog
+
+    lines: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    srv = edgenode(make_site(SITE), quiet=False)
+    handler = Collect()
+    accesslog.access.addHandler(handler)
+    c = Conn(srv.url)
+    try:
+        for _ in range(3):
+            c.send(request("/"))
+            c.read_response()
+        assert served(srv) == 1
+        deadline = time.monotonic() + 5
+        while len(lines) < 3 and time.monotonic() < deadline:  # the server thread logs after it writes
+            time.sleep(0.01)
+        # time, method, path, status, bytes, duration, cache status: all but time and duration agree
+        fields = [line.split(" ") for line in lines[1:3]]
+        assert len(fields) == 2
+        assert [f[1:5] + f[6:] for f in fields][0] == [f[1:5] + f[6:] for f in fields][1]
+        assert fields[1][1:5] == ["GET", "/", "200", f"{len(PAGE)}B"]
+    finally:
+        accesslog.access.removeHandler(handler)
+        c.close()
