@@ -45,12 +45,13 @@ except ImportError:  # pragma: no cover - older aiohttp
 if TYPE_CHECKING:
     from edgenode.exchange import EdgeResponse, Exchange
     from edgenode.node import EdgeNode
-    from edgenode.sites import Site, SiteHolder
+    from edgenode.sites import SiteHolder
 
 log = logging.getLogger("edgenode")
 KEY_MAX = 2048  # longer request heads are never remembered
-INDEX_MAX = 4096  # remembered request heads; the oldest is forgotten first
-REDIRECT_BODY_MAX = 4096
+INDEX_MAX = 4096  # remembered request heads; the oldest is forgotten first ...
+INDEX_MAX_BYTES = 8 * 1024 * 1024  # ... also when their keys, heads and redirect bodies pass this
+REDIRECT_BODY_MAX = 1024
 _SCAN_MAX = 64 * 1024  # a partial head longer than this stops the boundary tracking of a connection
 _EMPTY_STATUS = frozenset({204, 304})
 # Per-request headers: their values are filled in for every answer.
@@ -63,7 +64,7 @@ _getrandbits = random.getrandbits
 @dataclass(slots=True, eq=False)
 class FastReply:
     holder: SiteHolder
-    site: Site  # the deploy it was made from; a reload makes it stale
+    site: Any  # weakref to the deploy it was made from (a reload makes the reply stale)
     template: bytes  # status line + headers, `%b` where a per-request value goes
     order: tuple[int, ...]  # which value each `%b` takes: 0 request id, 1 Age, 2 Date
     cache_key: tuple | None  # (primary, secondary) of the cache entry; None: a redirect
@@ -74,6 +75,7 @@ class FastReply:
     path: str  # for the access log
     status: int
     cache_status: str
+    size: int  # bytes this reply holds (key, head, own body), for INDEX_MAX_BYTES
 
 
 class FastIndex:
@@ -83,6 +85,7 @@ class FastIndex:
         self.node = node
         self.enabled = enabled
         self.replies: dict[bytes, FastReply] = {}
+        self.bytes = 0
         self.served = 0
         # Whether access lines are written, fixed at start like the logging setup (no formatting otherwise).
         self.log_access = not accesslog.access.disabled and bool(accesslog.access.handlers)
@@ -127,26 +130,36 @@ class FastIndex:
         if holder is None:
             return
         template, order = _response_template(request.method, resp, len(body))
-        replies = self.replies
-        if len(replies) >= INDEX_MAX and head not in replies:
-            replies.pop(next(iter(replies)))
         raw_path = request.raw_path.partition("?")[0]
-        replies[head] = FastReply(holder, ex.site, template, order, cache_key, ref, body_of, own,
-                                  request.method, raw_path, resp.status, ex.cache_status)
+        reply = FastReply(holder, weakref.ref(ex.site), template, order, cache_key, ref, body_of, own,
+                          request.method, raw_path, resp.status, ex.cache_status,
+                          2 * len(head) + len(template) + len(own) + 200)
+        self._forget(head)
+        replies = self.replies
+        while replies and (len(replies) >= INDEX_MAX or self.bytes + reply.size > INDEX_MAX_BYTES):
+            self._forget(next(iter(replies)))
+        replies[head] = reply
+        self.bytes += reply.size
+
+    def _forget(self, head: bytes) -> None:
+        old = self.replies.pop(head, None)
+        if old is not None:
+            self.bytes -= old.size
 
     # -- answering (fast path) -----------------------------------------------------------------------
 
     def answer(self, proto: FastPathProtocol, head: bytes, reply: FastReply) -> bool:
         """Write the answer for one remembered request; False: not valid any more, take the slow path."""
         t0 = time.perf_counter() if self.log_access else 0.0
-        if reply.holder.site is not reply.site:
-            self.replies.pop(head, None)
+        site = reply.holder.site
+        if site is not reply.site():
+            self._forget(head)
             return False
         age = b""
         if reply.cache_key is not None:
             entry = reply.entry()
             if entry is None or self.node.cache.get(*reply.cache_key) is not entry:
-                self.replies.pop(head, None)
+                self._forget(head)
                 return False
             now = time.monotonic()
             if not entry.fresh(now):
@@ -180,7 +193,7 @@ class FastIndex:
             transport.writelines((out, body))
         if self.log_access:
             accesslog.log_request(reply.method, reply.path, reply.status, len(body), time.perf_counter() - t0,
-                                  reply.cache_status, rid.decode(), reply.site.site_id)
+                                  reply.cache_status, rid.decode(), site.site_id)
         return True
 
 

@@ -415,3 +415,22 @@ def test_fast_answers_are_logged_like_slow_ones(edgenode, make_site):
     finally:
         accesslog.access.removeHandler(handler)
         c.close()
+
+
+def test_index_is_bounded(edgenode, make_site, monkeypatch):
+    from edgenode import fastpath
+
+    monkeypatch.setattr(fastpath, "INDEX_MAX", 3)
+    srv = edgenode(make_site({f"p{i}.html": f"<h1>{i}</h1>" for i in range(6)}))
+    c = Conn(srv.url)
+    try:
+        for i in range(6):
+            for _ in range(2):
+                c.send(request(f"/p{i}.html"))
+                c.read_response()
+        index = srv.server.fast
+        assert len(index.replies) == 3
+        assert index.bytes == sum(r.size for r in index.replies.values())
+        assert list(index.replies) == [request(f"/p{i}.html") for i in (3, 4, 5)]  # oldest forgotten first
+    finally:
+        c.close()
