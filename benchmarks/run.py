@@ -2,12 +2,14 @@
 
     python benchmarks/run.py                      # S1..S6 at 32 and 256 connections, 10 s each
     python benchmarks/run.py --baseline nginx     # the same content through nginx, ratio column
+    python benchmarks/run.py --baseline nginx --repeat 3   # alternate the servers, medians of 3
     python benchmarks/run.py --quick --scenarios S1,S4
     python benchmarks/run.py --workers 2 --server-cpus 0,1
     python benchmarks/run.py --memory             # RSS: 10,000 rules + 20 handlers; long mixed run
 
 The server runs under `taskset -c 1` (one worker process unless --workers), wrk runs `-t1` under
-`taskset -c 0`. Every scenario's response is checked before and after the load; a wrong answer is
+`taskset -c 0`. With a baseline both servers run side by side (idle while the other is loaded) and
+wrk alternates between them, so both see the same noise. Every scenario's response is checked before and after the load; a wrong answer is
 reported in the table instead of a number. Needs wrk, taskset and (for --baseline nginx and the S3
 upstream) nginx; missing ones are installed with apt-get when running as root.
 """
@@ -16,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -46,44 +50,90 @@ def check(port: int, sc: Scenario, site: Path, when: str) -> str | None:
     return f"wrong answer {when} load: {problem}" if problem else None
 
 
-def measure(server: str, port: int, sc: Scenario, site: Path, args: argparse.Namespace,
-            rows: dict[tuple[str, int], Row]) -> None:
-    # Warm up: the first request fills the cache, later ones are hits (and warm isolates, pools).
+def warm_and_check(port: int, sc: Scenario, site: Path) -> str | None:
+    # The first request fills the cache; later ones are hits (and warm isolates and pools).
     for _ in range(5):
         try:
             tools.fetch(port, sc.path, dict(h.split(": ", 1) for h in sc.wrk_headers))
         except OSError:
             pass
-    before = check(port, sc, site, "before")
+    return check(port, sc, site, "before")
+
+
+def median_result(results: list[tools.WrkResult]) -> tools.WrkResult:
+    def med(xs: list[float]) -> float:
+        return statistics.median(xs)
+
+    return tools.WrkResult(med([r.rps for r in results]), med([r.p50_ms for r in results]),
+                           med([r.p99_ms for r in results]), sum(r.requests for r in results),
+                           sum(r.errors for r in results), sum(r.bad_status for r in results))
+
+
+def measure(servers: dict[str, int], sc: Scenario, site: Path, args: argparse.Namespace,
+            rows: dict[tuple[str, int], Row]) -> None:
+    """Load every running server in turn (edgenode, nginx, edgenode, nginx, ...): both see the same noise."""
+    live = {}
+    for name, port in servers.items():
+        problem = warm_and_check(port, sc, site)
+        if problem:
+            for conns in args.connections:
+                rows[(sc.name, conns)].note += f"{name}: {problem}; "
+        else:
+            live[name] = port
     for conns in args.connections:
-        row = rows.setdefault((sc.name, conns), Row(sc, conns))
-        if before:
-            row.note = f"{server}: {before}"
-            continue
-        res = tools.run_wrk(port, sc.path, conns, args.seconds, args.wrk_cpus, sc.wrk_headers)
-        if res.errors or res.bad_status:
-            row.note += f"{server}: {res.errors} socket errors, {res.bad_status} bad statuses; "
-        setattr(row, "edge" if server == "edgenode" else "nginx", res)
-        after = check(port, sc, site, "after")
-        if after:
-            row.note += f"{server}: {after}; "
+        row = rows[(sc.name, conns)]
+        results: dict[str, list[tools.WrkResult]] = {name: [] for name in live}
+        for _ in range(args.repeat):
+            for name, port in live.items():
+                results[name].append(tools.run_wrk(port, sc.path, conns, args.seconds, args.wrk_cpus,
+                                                   sc.wrk_headers))
+        for name, port in live.items():
+            res = median_result(results[name])
+            if res.errors or res.bad_status:
+                row.note += f"{name}: {res.errors} socket errors, {res.bad_status} bad statuses; "
+            setattr(row, "edge" if name == "edgenode" else "nginx", res)
+            after = check(port, sc, site, "after")
+            if after:
+                row.note += f"{name}: {after}; "
 
 
-def run_edgenode(sc: Scenario, site: Path, args: argparse.Namespace, rows: dict[tuple[str, int], Row],
-                 rss: dict[str, int]) -> None:
-    port = tools.free_port()
-    proc = tools.start_edgenode(site, port, args.server_cpus, args.workers, args.edgenode_arg)
+def run_scenario(sc: Scenario, root: Path, upstream_port: int, args: argparse.Namespace,
+                 rows: dict[tuple[str, int], Row], rss: dict[str, int]) -> None:
+    site = site_dir(root, sc.name)
+    for conns in args.connections:
+        rows[(sc.name, conns)] = Row(sc, conns)
+    procs: dict[str, subprocess.Popen] = {}
+    servers: dict[str, int] = {}
     try:
-        tools.wait_ready(port, proc)
+        if sc.available():
+            port = tools.free_port()
+            procs["edgenode"] = tools.start_edgenode(site, port, args.server_cpus, args.workers, args.edgenode_arg)
+            servers["edgenode"] = port
+        else:  # nginx still runs, so the reference number is there when the feature lands
+            for conns in args.connections:
+                rows[(sc.name, conns)].note += f"edgenode: n/a ({sc.needs_label}); "
+        if args.baseline == "nginx":
+            port = tools.free_port()
+            workers = (os.cpu_count() or 1) if args.workers == "auto" else int(args.workers)
+            conf = tools.nginx_conf(root, sc.name.lower(), port, sc.nginx_server(site, upstream_port),
+                                    upstream_port, workers)
+            procs["nginx"] = tools.start_nginx(conf, args.server_cpus)
+            servers["nginx"] = port
+        for name, port in list(servers.items()):
+            try:
+                tools.wait_ready(port, procs[name])
+            except RuntimeError as e:
+                del servers[name]
+                for conns in args.connections:
+                    rows[(sc.name, conns)].note += f"{name}: {e}; "
         if args.workers != "1":
             time.sleep(1.0)  # let every worker bind
-        measure("edgenode", port, sc, site, args, rows)
-        rss[sc.name] = tools.rss_kb(proc.pid)
-    except RuntimeError as e:
-        for conns in args.connections:
-            rows.setdefault((sc.name, conns), Row(sc, conns)).note += f"edgenode: {e}; "
+        measure(servers, sc, site, args, rows)
+        if "edgenode" in servers:
+            rss[sc.name] = tools.rss_kb(procs["edgenode"].pid)
     finally:
-        tools.stop(proc)
+        for proc in procs.values():
+            tools.stop(proc)
 
 
 def run_scenarios(args: argparse.Namespace) -> None:
@@ -104,28 +154,8 @@ def run_scenarios(args: argparse.Namespace) -> None:
             upstream = tools.start_upstream(root, upstream_port, args.wrk_cpus)
             tools.wait_ready(upstream_port, upstream)
         for name in names:
-            sc = SCENARIOS[name]
-            site = site_dir(root, name)
-            print(f"{name}: {sc.title} ...", flush=True)
-            if sc.available():
-                run_edgenode(sc, site, args, rows, rss)
-            else:  # nginx still runs, so the reference number is there when the feature lands
-                for conns in args.connections:
-                    rows[(name, conns)] = Row(sc, conns, note=f"edgenode: n/a ({sc.needs_label})")
-            if args.baseline == "nginx":
-                nport = tools.free_port()
-                workers = (os.cpu_count() or 1) if args.workers == "auto" else int(args.workers)
-                conf = tools.nginx_conf(root, name.lower(), nport, sc.nginx_server(site, upstream_port),
-                                        upstream_port, workers)
-                nproc = tools.start_nginx(conf, args.server_cpus)
-                try:
-                    tools.wait_ready(nport, nproc)
-                    measure("nginx", nport, sc, site, args, rows)
-                except RuntimeError as e:
-                    for conns in args.connections:
-                        rows[(name, conns)].note += f"nginx: {e}; "
-                finally:
-                    tools.stop(nproc)
+            print(f"{name}: {SCENARIOS[name].title} ...", flush=True)
+            run_scenario(SCENARIOS[name], root, upstream_port, args, rows, rss)
     finally:
         tools.stop(upstream)
     print_table(args, rows, rss, load_before, root)
@@ -150,7 +180,7 @@ def print_table(args: argparse.Namespace, rows: dict[tuple[str, int], Row], rss:
     print()
     extra = f" ({' '.join(args.edgenode_arg)})" if args.edgenode_arg else ""
     print(f"edgenode{extra} {args.workers} worker(s) on cpu {args.server_cpus}, wrk -t1 on cpu {args.wrk_cpus}, "
-          f"{args.seconds:g} s per run; load average before {load_before}, after {tools.load_average()}")
+          f"{args.seconds:g} s per run, median of {args.repeat}; load average before {load_before}, after {tools.load_average()}")
     print(head)
     print(sep)
     for (name, conns), row in sorted(rows.items(), key=lambda kv: (kv[0][0], kv[0][1])):
@@ -173,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--baseline", choices=("none", "nginx"), default="none", help="also run nginx on the same content")
     p.add_argument("--quick", action="store_true", help="3 s runs instead of 10 s")
     p.add_argument("--seconds", type=float, default=None, help="seconds per wrk run (default 10, --quick 3)")
+    p.add_argument("--repeat", type=int, default=1,
+                   help="runs per server and connection count, alternating servers; the table shows medians")
     p.add_argument("--connections", default="32,256", help="wrk connection counts (default 32,256)")
     p.add_argument("--workers", default="1", help="edgenode (and nginx) worker processes, or auto")
     p.add_argument("--server-cpus", default="1", help="taskset cpu list of the server (default 1)")
