@@ -9,9 +9,10 @@
 
 The server runs under `taskset -c 1` (one worker process unless --workers), wrk runs `-t1` under
 `taskset -c 0`. With a baseline both servers run side by side (idle while the other is loaded) and
-wrk alternates between them, so both see the same noise. Every scenario's response is checked before and after the load; a wrong answer is
-reported in the table instead of a number. Needs wrk, taskset and (for --baseline nginx and the S3
-upstream) nginx; missing ones are installed with apt-get when running as root.
+wrk alternates between them, so both see the same noise. Every scenario's response is checked
+before and after the load; a wrong answer is reported in the table instead of a number. Needs wrk,
+taskset and (for --baseline nginx and the S3 upstream) nginx; missing ones are installed with
+apt-get when running as root.
 """
 
 from __future__ import annotations
