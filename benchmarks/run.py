@@ -137,6 +137,13 @@ def run_scenario(sc: Scenario, root: Path, upstream_port: int, args: argparse.Na
             tools.stop(proc)
 
 
+def require_edgenode() -> None:
+    try:
+        import edgenode  # noqa: F401
+    except ImportError:
+        sys.exit(f"edgenode is not installed for {sys.executable}: run `pip install -e .` in the repository first")
+
+
 def run_scenarios(args: argparse.Namespace) -> None:
     names = [n.strip().upper() for n in args.scenarios.split(",") if n.strip()]
     unknown = [n for n in names if n not in SCENARIOS]
@@ -220,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     args.seconds = args.seconds or (3.0 if args.quick else 10.0)
     args.connections = [int(c) for c in args.connections.split(",")]
+    require_edgenode()
     if args.memory:
         from memory import run_memory
 
