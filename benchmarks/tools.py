@@ -135,11 +135,11 @@ class WrkResult:
     bad_status: int  # responses other than 2xx/3xx
 
 
-_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
 
 
 def _ms(text: str) -> float:
-    m = re.match(r"([\d.]+)(us|ms|s)", text)
+    m = re.match(r"([\d.]+)(us|ms|s|m|h)\b", text)
     return float(m.group(1)) * _UNITS[m.group(2)] if m else float("nan")
 
 
