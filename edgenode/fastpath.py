@@ -221,8 +221,8 @@ def _body_source(entry: Any, body: bytes, method: str) -> str | None:
 def _request_head(request: web.BaseRequest) -> bytes | None:
     """The request line and headers as the client sent them (aiohttp keeps names and values as received)."""
     target = request.raw_path
-    if not target.isascii():
-        return None
+    if not target.startswith("/") or not target.isascii():
+        return None  # absolute-form and non-ASCII targets are rare: left to the slow path
     parts = [f"{request.method} {target} HTTP/1.1\r\n".encode()]
     for name, value in request.raw_headers:
         parts.append(name + b": " + value + b"\r\n")

@@ -434,3 +434,15 @@ def test_index_is_bounded(edgenode, make_site, monkeypatch):
         assert list(index.replies) == [request(f"/p{i}.html") for i in (3, 4, 5)]  # oldest forgotten first
     finally:
         c.close()
+
+
+def test_absolute_form_target_is_left_to_the_slow_path(server):
+    c = Conn(server.url)
+    try:
+        req = b"GET http://example.test/ HTTP/1.1\r\nHost: example.test\r\n\r\n"
+        for _ in range(3):
+            c.send(req)
+            assert c.read_response().endswith(PAGE)
+        assert served(server) == 0
+    finally:
+        c.close()
