@@ -100,7 +100,10 @@ async def _write(request: web.BaseRequest, resp: EdgeResponse, notes: dict) -> w
         sr = web.StreamResponse(status=resp.status, headers=headers)
         await sr.prepare(request)
         if request.method != "HEAD":
-            await _send_file(request, sr, body)
+            try:
+                await _send_file(request, sr, body)
+            except ConnectionError:
+                return sr  # the client went away mid-body: aiohttp closes the connection quietly
             notes["sent"] = body.length
         await sr.write_eof()
         return sr
@@ -111,13 +114,22 @@ async def _write(request: web.BaseRequest, resp: EdgeResponse, notes: dict) -> w
     else:
         sr = web.StreamResponse(status=resp.status, headers=headers)
         sr.enable_chunked_encoding()
-    await sr.prepare(request)
     sent = 0
-    if request.method != "HEAD":
-        async for chunk in body:
-            if chunk:
-                sent += len(chunk)
-                await sr.write(chunk)
+    try:
+        await sr.prepare(request)
+        if request.method != "HEAD":
+            async for chunk in body:
+                if chunk:
+                    sent += len(chunk)
+                    await sr.write(chunk)
+    except ConnectionError:
+        notes["sent"] = sent
+        return sr  # the client went away mid-body: aiohttp closes the connection quietly
+    finally:
+        # Unread or abandoned bodies release what they hold (an upstream connection) now, not at GC.
+        closer = getattr(body, "aclose", None)
+        if closer is not None:
+            await closer()
     notes["sent"] = sent
     await sr.write_eof()
     return sr
