@@ -87,7 +87,7 @@ def discover(functions_dir: str, rel: str) -> tuple[list[FunctionDef], list[Conf
     found: dict[str, FunctionDef] = {}
     problems: list[ConfigProblem] = []
     try:
-        entries = sorted(os.scandir(functions_dir), key=lambda e: e.name)
+        entries = sorted(os.scandir(functions_dir), key=lambda e: (e.is_dir(), e.name))  # files win
     except (FileNotFoundError, NotADirectoryError):
         return [], []
     for e in entries:

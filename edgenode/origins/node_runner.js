@@ -5,7 +5,6 @@
 // frame = u32be JSON length, u32be body length, JSON header, raw body.
 "use strict";
 
-const fs = require("node:fs");
 const net = require("node:net");
 const { pathToFileURL } = require("node:url");
 
@@ -13,7 +12,8 @@ const [IN_FD, OUT_FD] = (process.env.EDGENODE_WORKER_FDS || "3,4").split(",").ma
 delete process.env.EDGENODE_WORKER_FDS;
 
 const out = new net.Socket({ fd: OUT_FD, readable: false, writable: true });
-const input = fs.createReadStream(null, { fd: IN_FD, highWaterMark: 1 << 20 });
+// A libuv pipe, not fs.createReadStream: a thread-pool read() pending on a pipe makes process.exit() hang.
+const input = new net.Socket({ fd: IN_FD, readable: true, writable: false });
 
 const EMPTY = Buffer.alloc(0);
 
