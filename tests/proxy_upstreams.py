@@ -34,7 +34,7 @@ def upstream_app() -> web.Application:
 
     async def stall_body(request: web.Request) -> web.StreamResponse:
         resp = web.StreamResponse()
-        resp.content_length = 1000
+        resp.content_length = int(request.query.get("size", "1000"))
         await resp.prepare(request)
         await resp.write(b"x" * 100)
         await asyncio.sleep(5)

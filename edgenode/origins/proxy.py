@@ -35,6 +35,7 @@ log = logging.getLogger("edgenode.proxy")
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade",
                         "proxy-authorization", "proxy-authenticate", "proxy-connection"})
 CHUNK = 64 * 1024
+BUFFER_LIMIT = 64 * 1024  # upstream bodies up to this Content-Length are read whole, larger ones stream
 SIGNATURE_LIFETIME = 300  # seconds: exp = iat + 5 minutes (redirects.md 11)
 
 
@@ -134,7 +135,7 @@ class ProxyOrigin:
 
     def request_headers(self, node: EdgeNode, ex: Exchange, target: OriginTarget) -> CIMultiDict[str]:
         req = ex.request
-        headers = forward_headers(req.headers, drop_also=frozenset({"host"}))
+        headers = forward_headers(req.headers, drop_also=frozenset({"host", "expect"}))
         if req.body is None:
             headers.popall("Content-Length", None)
         xff = ", ".join(req.headers.getall("X-Forwarded-For", ()))
@@ -192,6 +193,16 @@ class ProxyOrigin:
             # An empty stream, so the server keeps the upstream's Content-Length for HEAD.
             upstream.release()
             body = _empty()
+        elif 0 <= (upstream.content_length or -1) <= BUFFER_LIMIT:
+            # Small bodies are read whole: one write to the client, and a failure is still an answer.
+            try:
+                body = await upstream.read()
+            except (TimeoutError, aiohttp.ServerTimeoutError) as e:
+                return self._failure(504, "Gateway Timeout", "stalled mid-body", url, target, accept, e)
+            except (aiohttp.ClientError, OSError) as e:
+                return self._failure(502, "Bad Gateway", "broke off mid-body", url, target, accept, e)
+            finally:
+                upstream.release()
         else:
             body = _stream(upstream, url, target)
         return EdgeResponse(upstream.status, out, body, kind="proxy")
