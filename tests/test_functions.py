@@ -278,3 +278,15 @@ def test_workers_do_not_outlive_the_node(make_site):
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+@needs_node
+async def test_demo_site_functions(edgenode):
+    root = os.path.join(os.path.dirname(__file__), "..", "handlers_examples")
+    url = edgenode(root, country="FR").url
+    status, _, body = await call(url + F + "hello?name=Ada")
+    assert status == 200 and json.loads(body)["greeting"] == "Hello, Ada!"
+    status, _, body = await call(url + F + "wordcount", "POST", data="a b a", headers={"Content-Type": "text/plain"})
+    assert status == 200 and json.loads(body)["top"][0] == ["a", 2]
+    status, _, body = await call(url + "/functions")
+    assert status == 200 and b"/.netlify/functions/wordcount" in body
