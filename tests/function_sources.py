@@ -113,3 +113,21 @@ def handler(event, context):
     "netlify.toml": '[build]\npublish = "public"\n[build.environment]\nGREETING = "hallo"\n',
     "public/index.html": "<h1>home</h1>",
 }
+
+# FN-7: v2 functions with their own paths.
+SOURCES[FN + "travel.mjs"] = """
+export default async (req, context) => new Response(`to ${context.params.city} by ${req.method}`);
+export const config = {path: ["/travel/:city", "/go/:city"], excludedPath: "/travel/nowhere", method: ["GET", "POST"]};
+"""
+SOURCES[FN + "home.mjs"] = """
+export default async () => new Response("function home");
+export const config = {path: "/", preferStatic: true};
+"""
+SOURCES[FN + "later.mjs"] = """
+import {writeFileSync} from "node:fs";
+export default async (req) => {
+  await new Promise((r) => setTimeout(r, 200));
+  writeFileSync(new URL(req.url).searchParams.get("out"), "v2 background");
+};
+export const config = {background: true};
+"""

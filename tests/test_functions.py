@@ -163,7 +163,8 @@ async def test_js_timeout_and_crash_recycle_the_worker(server):
 
 @needs_node
 async def test_background_functions(server, tmp_path):
-    for name, expect in (("work-background", "done:payload"), ("py-background", "py done:payload")):
+    for name, expect in (("work-background", "done:payload"), ("py-background", "py done:payload"),
+                         ("later", "v2 background")):
         out = tmp_path / f"{name}.txt"
         status, h, body = await call(server.url + F + f"{name}?out={out}", "POST", data="payload",
                                      headers={"Content-Type": "text/plain"})
@@ -290,3 +291,13 @@ async def test_demo_site_functions(edgenode):
     assert status == 200 and json.loads(body)["top"][0] == ["a", 2]
     status, _, body = await call(url + "/functions")
     assert status == 200 and b"/.netlify/functions/wordcount" in body
+
+
+@needs_node
+async def test_v2_custom_paths(server):
+    assert (await call(server.url + "/travel/paris"))[2] == b"to paris by GET"
+    assert (await call(server.url + "/go/rome", "POST"))[2] == b"to rome by POST"
+    assert (await call(server.url + "/travel/nowhere"))[0] == 404  # excludedPath
+    assert (await call(server.url + "/travel/paris", "DELETE"))[0] == 404  # method not listed
+    assert (await call(server.url + F + "travel"))[0] == 404  # no longer at the default route
+    assert (await call(server.url + "/"))[2] == b"<h1>home</h1>"  # preferStatic: the file wins

@@ -108,3 +108,31 @@ def test_discovery_layouts(tmp_path):
     reasons = " | ".join(str(p) for p in problems)
     assert "bad name" in reasons and "defined twice" in reasons and "TypeScript" in reasons
     assert discover(str(tmp_path / "missing"), "x") == ([], [])
+
+
+def test_function_route_patterns():
+    from edgenode.origins.function_routes import BadPattern, route_from_config
+
+    r = route_from_config("t", {"path": ["/travel/:city", "/a/:b?", "/files/:rest*", "/blog/*", "{/:lang}?/home"],
+                                "excludedPath": "/blog/private/*", "method": "get"})
+    assert r is not None
+    assert r.match("/travel/paris", "GET") == {"city": "paris"}
+    assert r.match("/travel/", "GET") is None and r.match("/travel/paris", "POST") is None
+    assert r.match("/a", "GET") == {} and r.match("/a/x", "GET") == {"b": "x"}
+    assert r.match("/files/x/y", "GET") == {"rest": "x/y"}
+    assert r.match("/blog/x/y", "GET") == {} and r.match("/blog/private/z", "GET") is None
+    assert r.match("/home", "GET") == {} and r.match("/de/home", "GET") == {"lang": "de"}
+    assert route_from_config("t", {"background": True}) is None
+    with pytest.raises(BadPattern):
+        route_from_config("t", {"path": "no-slash"})
+
+
+@given(st.lists(st.text("abcxyz-._~", min_size=1, max_size=6), min_size=1, max_size=4),
+       st.lists(st.text("abcxyz-._~", min_size=1, max_size=6), min_size=1, max_size=4))
+def test_literal_function_paths_match_only_themselves(a, b):
+    from edgenode.origins.function_routes import route_from_config
+
+    pa, pb = "/" + "/".join(a), "/" + "/".join(b)
+    r = route_from_config("t", {"path": pa})
+    assert r is not None and r.match(pa, "GET") == {}
+    assert (r.match(pb, "GET") is not None) == (pa == pb)

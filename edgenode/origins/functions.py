@@ -33,6 +33,7 @@ from edgenode.origins.function_event import (
     parse_v1_response,
     v1_event,
 )
+from edgenode.origins.function_routes import BadPattern, FunctionRoute, route_from_config
 from edgenode.origins.proxy import signed_proxy_problems
 from edgenode.origins.workers import WorkerCrashed, WorkerPool, WorkerTimeout, WorkerUnavailable
 
@@ -57,13 +58,14 @@ BACKGROUND_TIMEOUT = 900.0  # FN-8: 15 minutes
 TIMEOUT_STATUS = 502  # FN-9: what production Netlify answers for a timed-out function (see README)
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class FunctionDef:
     name: str
     file: str  # absolute path of the entry file
     runtime: str  # node | python | unsupported
     background: bool
     reason: str = ""  # why an unsupported function cannot run
+    route: FunctionRoute | None = None  # a v2 function's own `config.path` (FN-7), read at start
 
 
 def node_binary() -> str | None:
@@ -127,6 +129,7 @@ class FunctionSet:
 
     def __init__(self, site: Site, functions: list[FunctionDef], options: Any) -> None:
         self.by_name = {f.name: f for f in functions}
+        self.routes: list[FunctionDef] = []  # functions with their own paths (FN-7), filled by astart
         self.site_id = site.site_id
         self.functions_dir = site.config.functions_dir
         extra = getattr(options, "extra", None) or {}
@@ -161,6 +164,42 @@ class FunctionSet:
                 await pool.start()
             except WorkerUnavailable as e:
                 log.error("%s function workers: %s", pool.name, e)
+        if "node" in self.pools:
+            await self._read_v2_configs(self.pools["node"])
+
+    async def _read_v2_configs(self, pool: WorkerPool) -> None:
+        """FN-7, FN-8: a v2 function's `config` gives it its own paths and may make it a background one."""
+        for fn in self.by_name.values():
+            if fn.runtime != "node":
+                continue
+            try:
+                head, _ = await pool.invoke({"id": 0, "op": "describe", "file": fn.file}, b"", 10.0)
+            except (WorkerTimeout, WorkerCrashed, WorkerUnavailable) as e:
+                log.warning("function %s: could not read its config: %s", fn.name, e)
+                continue
+            if not head.get("ok") or head.get("api") != 2:
+                continue  # v1, or a load error that each invocation will report
+            config = head.get("config") or {}
+            if config.get("background") is True:
+                fn.background = True
+            try:
+                fn.route = route_from_config(fn.name, config)
+            except BadPattern as e:
+                log.warning("function %s: %s", fn.name, e)
+        self.routes = [fn for fn in self.by_name.values() if fn.route is not None]
+
+    def route(self, path: str, method: str, static_exists: Any) -> tuple[FunctionDef, dict[str, str]] | None:
+        """FN-7: the v2 function whose `config.path` claims this request, with its params.
+
+        Custom paths win over rules and static files, unless the function sets preferStatic and a
+        static file exists (`static_exists(path)`).
+        """
+        for fn in self.routes:
+            assert fn.route is not None
+            params = fn.route.match(path, method)
+            if params is not None and not (fn.route.prefer_static and static_exists(path)):
+                return fn, params
+        return None
 
     async def aclose(self) -> None:
         await asyncio.gather(*(p.close() for p in self.pools.values()), return_exceptions=True)
@@ -178,6 +217,12 @@ def _warn_once(key: str, msg: str, *args: Any) -> None:
 def load_functions(site: Site, options: Any) -> None:
     rel = os.path.relpath(site.config.functions_dir, site.config.site_dir)
     functions, problems = discover(site.config.functions_dir, rel)
+    # FN-8: [functions."NAME"] background = true makes a function a background one too.
+    table = site.config.raw.get("functions")
+    for fn in functions:
+        settings = table.get(fn.name) if isinstance(table, dict) else None
+        if isinstance(settings, dict) and settings.get("background") is True:
+            fn.background = True
     site.problems.extend(problems)
     fs = FunctionSet(site, functions, options)
     if fs.node is None and any(f.runtime == "node" for f in functions):
@@ -258,7 +303,8 @@ class FunctionOrigin:
             return error_response(400, "Bad Request", BAD_NAME_MESSAGE, accept, kind="function")
         fs: FunctionSet | None = ex.site.functions
         fn = fs.get(name) if fs is not None else None
-        if fn is None or fs is None:
+        if fn is None or fs is None or (fn.route is not None and ex.request.path.startswith("/.netlify/")):
+            # FN-7: a function with its own paths no longer answers at /.netlify/functions/NAME.
             return error_response(404, "Not Found", f"Function not found: {name}", accept, kind="function")
         if fn.runtime == "unsupported":
             return error_response(501, "Not Implemented", fn.reason, accept, kind="function")
@@ -302,7 +348,7 @@ class FunctionOrigin:
             "context": {
                 "functionName": fn.name, "requestId": ex.request_id, "timeoutMs": int(timeout * 1000),
                 "clientContext": client_context(claims, site_url, _identity_token() if claims else ""),
-                "ip": req.client_ip, "geo": geo, "params": {}, "accountId": "edgenode", "region": "local",
+                "ip": req.client_ip, "geo": geo, "params": ex.notes.get("function_params") or {}, "accountId": "edgenode", "region": "local",
                 "site": {"id": ex.site.site_id, "name": ex.site.site_id, "url": site_url},
                 "deploy": {"context": self.options.context, "id": str(ex.site.generation), "published": True},
             },

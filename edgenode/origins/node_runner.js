@@ -185,6 +185,12 @@ let current = null; // the invocation in flight, so a stray uncaught error can f
 
 async function invoke(msg, body) {
   const entry = await load(msg.file);
+  if (msg.op === "describe") {
+    // FN-7: edgenode reads a v2 function's `config` (path, method, preferStatic, background) at start.
+    const mod = await import(pathToFileURL(msg.file).href);
+    const config = mod.config || (mod.default && typeof mod.default === "object" && mod.default.config) || {};
+    return { header: { api: entry.api, config: JSON.parse(JSON.stringify(config)) }, body: null };
+  }
   if (entry.api === 2) {
     const r = await runV2(entry.fn, msg, body);
     return { header: { api: 2, ...r.header }, body: r.body };
