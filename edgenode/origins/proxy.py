@@ -22,6 +22,13 @@ from yarl import URL
 from edgenode.config.errors import ConfigProblem
 from edgenode.errors import error_response
 from edgenode.exchange import EdgeResponse
+from edgenode.origins.upstream_client import (
+    UpstreamBroken,
+    UpstreamConnectError,
+    UpstreamPool,
+    UpstreamResponse,
+    UpstreamTimeout,
+)
 
 if TYPE_CHECKING:
     from edgenode.exchange import EdgeRequest, Exchange, OriginTarget
@@ -115,12 +122,13 @@ def is_websocket_upgrade(req: EdgeRequest) -> bool:
 class ProxyOrigin:
     def __init__(self, options: ServeOptions) -> None:
         self.options = options
-        self._session: aiohttp.ClientSession | None = None
+        self._session: aiohttp.ClientSession | None = None  # WebSocket upgrades only
+        self.pool = UpstreamPool(options.proxy_connect_timeout, options.proxy_read_timeout)
         self._unsigned_warned: set[str] = set()
 
     @property
     def session(self) -> aiohttp.ClientSession:
-        # Created lazily so it binds to the running loop; one per node, keep-alive pooled per upstream.
+        # For WebSocket upgrades; created lazily so it binds to the running loop.
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(limit=0, limit_per_host=256, ttl_dns_cache=300,
                                              keepalive_timeout=60)
@@ -173,36 +181,27 @@ class ProxyOrigin:
         if req.upgrade is not None and is_websocket_upgrade(req):
             return await self._websocket(ex, target, url, headers)
         try:
-            upstream = await self.session.request(
-                req.method, URL(url), headers=headers, data=req.body, allow_redirects=False,
-                timeout=self.timeout(), skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept"),
-                compress=None, chunked=None,
-            )
-        except (TimeoutError, aiohttp.ServerTimeoutError) as e:
+            upstream = await self.pool.request(req.method, URL(url), headers, req.body)
+        except UpstreamTimeout as e:
             return self._failure(504, "Gateway Timeout", "did not answer in time", url, target, accept, e)
-        except (aiohttp.InvalidURL, ValueError) as e:
+        except ValueError as e:
             return self._failure(502, "Bad Gateway", "is not a valid URL", url, target, accept, e)
-        except (aiohttp.ClientError, OSError) as e:
+        except (UpstreamConnectError, UpstreamBroken, aiohttp.ClientError, OSError) as e:
             return self._failure(502, "Bad Gateway", "is unreachable", url, target, accept, e)
         out = forward_headers(upstream.headers)
         body: bytes | AsyncIterator[bytes]
-        if upstream.status in (204, 304) or upstream.status < 200:
+        if upstream.status in (204, 304) or req.method == "HEAD":
             upstream.release()
-            body = b""
-        elif req.method == "HEAD":
-            # An empty stream, so the server keeps the upstream's Content-Length for HEAD.
-            upstream.release()
-            body = _empty()
-        elif 0 <= (upstream.content_length or -1) <= BUFFER_LIMIT:
+            # HEAD: an empty stream, so the server keeps the upstream's Content-Length.
+            body = b"" if upstream.status in (204, 304) else _empty()
+        elif upstream.content_length is not None and upstream.content_length <= BUFFER_LIMIT:
             # Small bodies are read whole: one write to the client, and a failure is still an answer.
             try:
                 body = await upstream.read()
-            except (TimeoutError, aiohttp.ServerTimeoutError) as e:
+            except UpstreamTimeout as e:
                 return self._failure(504, "Gateway Timeout", "stalled mid-body", url, target, accept, e)
-            except (aiohttp.ClientError, OSError) as e:
+            except UpstreamBroken as e:
                 return self._failure(502, "Bad Gateway", "broke off mid-body", url, target, accept, e)
-            finally:
-                upstream.release()
         else:
             body = _stream(upstream, url, target)
         return EdgeResponse(upstream.status, out, body, kind="proxy")
@@ -250,6 +249,7 @@ class ProxyOrigin:
         return EdgeResponse(101, CIMultiDict(), b"", kind="proxy")
 
     async def aclose(self) -> None:
+        await self.pool.aclose()
         if self._session is not None:
             await self._session.close()
 
@@ -259,14 +259,13 @@ async def _empty() -> AsyncIterator[bytes]:
     yield b""  # pragma: no cover - makes this an async generator
 
 
-async def _stream(upstream: aiohttp.ClientResponse, url: str, target: OriginTarget) -> AsyncIterator[bytes]:
+async def _stream(upstream: UpstreamResponse, url: str, target: OriginTarget) -> AsyncIterator[bytes]:
     """The upstream body, chunk by chunk. An idle upstream mid-body ends the response (headers are gone)."""
     try:
-        async for chunk in upstream.content.iter_chunked(CHUNK):
+        async for chunk in upstream.chunks():
             yield chunk
-    except (TimeoutError, aiohttp.ClientError) as e:
-        log.warning("proxy %s -> %s: body aborted (%s)", rule_name(target), url, e.__class__.__name__)
-        upstream.close()
+    except (UpstreamTimeout, UpstreamBroken) as e:
+        log.warning("proxy %s -> %s: body aborted (%s)", rule_name(target), url, e)
         raise ConnectionResetError("upstream body aborted") from e
     finally:
         upstream.release()
