@@ -155,3 +155,17 @@ def test_under_uvloop():
         server.close()
 
     uvloop.run(main())
+
+
+async def test_body_delimited_by_close():
+    async def old_style(head, reader, writer):
+        writer.write(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n" + b"y" * 100_000)
+        await writer.drain()
+        return False
+
+    server, base, _ = await raw_upstream(old_style)
+    pool = UpstreamPool(2, 2)
+    r = await pool.request("GET", URL(base + "/"), CIMultiDict(), None)
+    assert r.status == 200 and r.content_length is None and await r.read() == b"y" * 100_000
+    await pool.aclose()
+    server.close()

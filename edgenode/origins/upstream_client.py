@@ -65,6 +65,7 @@ class _Connection(asyncio.Protocol):
         self.waiter: asyncio.Future[None] | None = None
         self.head_only = False
         self.keep_alive = False
+        self.close_delimited = False
         self._informational = False
         self._reading_paused = False
 
@@ -84,7 +85,10 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        if not self.complete:
+        if self.close_delimited and exc is None and self.head_done.done():
+            self.complete = True  # httptools cannot be told about EOF: the close ends the body
+            self._wake()
+        elif not self.complete:
             self._fail(UpstreamBroken(f"upstream closed the connection{f': {exc}' if exc else ''}"))
         if self._drain is not None and not self._drain.done():
             self._drain.set_exception(UpstreamBroken("upstream closed the connection"))
@@ -111,6 +115,10 @@ class _Connection(asyncio.Protocol):
         self.status = status
         # Asked now: once the message is complete the parser has reset and no longer knows.
         self.keep_alive = self.parser.should_keep_alive()
+        # No length and not chunked: the body ends when the upstream closes (RFC 9112 6.3 rule 8).
+        names = {k.lower() for k, _ in self.headers}
+        self.close_delimited = ("content-length" not in names and "transfer-encoding" not in names
+                                and status not in (204, 304) and not self.head_only)
         if not self.head_done.done():
             self.head_done.set_result(None)
 
@@ -205,10 +213,7 @@ class UpstreamResponse:
                 if conn.error is not None:
                     raise conn.error
                 conn.waiter = conn.loop.create_future()
-                try:
-                    await asyncio.wait_for(conn.waiter, self._read_timeout)
-                except TimeoutError:
-                    raise UpstreamTimeout(f"no body bytes for {self._read_timeout:g} s") from None
+                await _within(conn.waiter, self._read_timeout, "no body bytes")
         finally:
             self.release()
 
@@ -315,10 +320,7 @@ class UpstreamPool:
                     await asyncio.wait({writer, conn.head_done}, return_when=asyncio.FIRST_COMPLETED)
                     if writer.done() and writer.exception() is not None and not conn.head_done.done():
                         raise writer.exception()  # type: ignore[misc]
-                try:
-                    await asyncio.wait_for(asyncio.shield(conn.head_done), self.read_timeout)
-                except TimeoutError:
-                    raise UpstreamTimeout(f"no response within {self.read_timeout:g} s") from None
+                await _within(conn.head_done, self.read_timeout, "no response")
             except UpstreamBroken:
                 if writer is not None and not writer.done():
                     writer.cancel()
@@ -339,6 +341,22 @@ class UpstreamPool:
             for conn in idle:
                 conn.close()
         self._idle.clear()
+
+
+async def _within(fut: asyncio.Future[None], seconds: float, what: str) -> None:
+    """Await `fut`, failing it with UpstreamTimeout after `seconds` (cheaper than wait_for + shield)."""
+    if fut.done():
+        return fut.result()
+
+    def expire() -> None:
+        if not fut.done():
+            fut.set_exception(UpstreamTimeout(f"{what} within {seconds:g} s"))
+
+    timer = asyncio.get_running_loop().call_later(seconds, expire)
+    try:
+        await fut
+    finally:
+        timer.cancel()
 
 
 async def _send_body(conn: _Connection, body: AsyncIterator[bytes], chunked: bool) -> None:
