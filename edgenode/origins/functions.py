@@ -8,9 +8,11 @@ module cache. `FunctionOrigin` (one per node) turns an Exchange into an invocati
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import shutil
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -75,6 +77,18 @@ def node_binary() -> str | None:
     return shutil.which("node")
 
 
+@functools.cache
+def node_flags(node: str) -> tuple[str, ...]:
+    """`--experimental-detect-module` lets a `.js` function use ESM syntax (as Netlify's bundler allows);
+    Node.js releases that do not know the flag (before 20.10) run without it."""
+    flags = ("--experimental-detect-module", "--no-warnings")
+    try:
+        ok = subprocess.run([node, *flags, "-e", "0"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        ok = False
+    return flags if ok else ("--no-warnings",)
+
+
 def _entry(path: str, name: str) -> str | None:
     for stem in (name, "index"):
         for ext in JS_EXTENSIONS + TS_EXTENSIONS + PY_EXTENSIONS:
@@ -133,17 +147,34 @@ class FunctionSet:
         self.site_id = site.site_id
         self.functions_dir = site.config.functions_dir
         extra = getattr(options, "extra", None) or {}
-        self.pool_size = int(extra.get("function_workers", 2))
+        self.pool_size = int(extra.get("function_workers") or max(2, os.cpu_count() or 1))
         self.node = node_binary()
         env = {**os.environ, **site.config.environment}
         self.pools: dict[str, WorkerPool] = {}
+        # Background runs (up to 15 minutes each) get pools of their own, started on first use, so
+        # they never take the workers that answer requests.
+        self.background_pools: dict[str, WorkerPool] = {}
         runtimes = {f.runtime for f in functions}
         cwd = site.config.base_dir
+        argvs: dict[str, list[str]] = {}
         if "node" in runtimes and self.node is not None:
-            argv = [self.node, "--experimental-detect-module", "--no-warnings", NODE_RUNNER]
-            self.pools["node"] = WorkerPool("node", argv, env, cwd, self.pool_size)
+            argvs["node"] = [self.node, *node_flags(self.node), NODE_RUNNER]
         if "python" in runtimes:
-            self.pools["python"] = WorkerPool("python", [sys.executable, "-P", PY_RUNNER], env, cwd, self.pool_size)
+            argvs["python"] = [sys.executable, "-P", PY_RUNNER]
+        self._spawn_args = (argvs, env, cwd)
+        self._closed = False
+        for runtime, argv in argvs.items():
+            self.pools[runtime] = WorkerPool(runtime, argv, env, cwd, self.pool_size)
+
+    def pool_for(self, fn: FunctionDef) -> WorkerPool | None:
+        if not fn.background or self._closed:
+            return self.pools.get(fn.runtime)
+        pool = self.background_pools.get(fn.runtime)
+        argvs, env, cwd = self._spawn_args
+        if pool is None and fn.runtime in argvs:
+            pool = WorkerPool(f"{fn.runtime} background", argvs[fn.runtime], env, cwd, self.pool_size)
+            self.background_pools[fn.runtime] = pool
+        return pool
 
     def __len__(self) -> int:
         return len(self.by_name)
@@ -202,7 +233,9 @@ class FunctionSet:
         return None
 
     async def aclose(self) -> None:
-        await asyncio.gather(*(p.close() for p in self.pools.values()), return_exceptions=True)
+        self._closed = True
+        pools = [*self.pools.values(), *self.background_pools.values()]
+        await asyncio.gather(*(p.close() for p in pools), return_exceptions=True)
 
 
 _warned: set[str] = set()
@@ -308,7 +341,7 @@ class FunctionOrigin:
             return error_response(404, "Not Found", f"Function not found: {name}", accept, kind="function")
         if fn.runtime == "unsupported":
             return error_response(501, "Not Implemented", fn.reason, accept, kind="function")
-        pool = fs.pools.get(fn.runtime)
+        pool = fs.pool_for(fn)
         if pool is None:
             return error_response(501, "Not Implemented", fs.missing_node_reason(), accept, kind="function")
         try:
