@@ -16,7 +16,8 @@ exports.handler = async (event, context) => ({
     FN + "binary.mjs": """
 export const handler = async (event) => ({
   statusCode: Number(event.queryStringParameters.status || 200),
-  headers: {"content-type": "application/octet-stream", "location": event.queryStringParameters.to || ""},
+  headers: {"content-type": "application/octet-stream", "location": event.queryStringParameters.to || "",
+            "content-length": "999", "connection": "close"},
   multiValueHeaders: {"set-cookie": ["a=1; Path=/", "b=2; Path=/"]},
   body: Buffer.from(event.body || "", event.isBase64Encoded ? "base64" : "utf8").reverse().toString("base64"),
   isBase64Encoded: true,

@@ -57,6 +57,8 @@ NODE_ENV = "EDGENODE_NODE"  # path of the node binary; unset: `node` on PATH
 MAX_BODY = 6 * 1024 * 1024  # FN-10: buffered request payload
 MAX_BACKGROUND_BODY = 256 * 1024
 BACKGROUND_TIMEOUT = 900.0  # FN-8: 15 minutes
+FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te",
+                             "trailer"})
 TIMEOUT_STATUS = 502  # FN-9: what production Netlify answers for a timed-out function (see README)
 
 
@@ -417,7 +419,9 @@ class FunctionOrigin:
         except InvalidFunctionResponse as e:
             log.error("function %s returned an invalid response: %s", fn.name, e)
             return error_response(500, "Error", str(e), accept, kind="function")
-        return EdgeResponse(status, CIMultiDict(headers), out, kind="function")
+        # The server frames the body itself: a function's own framing headers would contradict it.
+        clean = CIMultiDict((k, v) for k, v in headers if k.lower() not in FRAMING_HEADERS)
+        return EdgeResponse(status, clean, out, kind="function")
 
     async def _run_background(self, pool: WorkerPool, fn: FunctionDef, message: dict[str, Any], body: bytes) -> None:
         t0 = time.monotonic()
