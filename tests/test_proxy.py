@@ -183,6 +183,17 @@ async def test_websocket_proxied_both_ways(edgenode, site, monkeypatch, upstream
             assert r.status == 200
 
 
+async def test_idle_websocket_outlives_the_read_timeout(edgenode, site, monkeypatch, upstream):
+    import asyncio
+
+    url = serve(edgenode, site, monkeypatch, upstream.url, {"proxy_read_timeout": 0.3})
+    async with aiohttp.ClientSession() as s:
+        async with s.ws_connect(url + "/api/ws") as ws:
+            await asyncio.sleep(0.8)
+            await ws.send_str("still there")
+            assert (await ws.receive_str(timeout=5)) == "echo:still there"
+
+
 async def test_websocket_to_dead_upstream_gives_502(edgenode, site, monkeypatch):
     url = serve(edgenode, site, monkeypatch, dead_url())
     async with aiohttp.ClientSession() as s:

@@ -1,4 +1,7 @@
-"""ProxyOrigin: 200 rules to absolute URLs (RR-21..RR-23, RR-32). A streaming proxy over one pooled ClientSession.
+"""ProxyOrigin: 200 rules to absolute URLs (RR-21..RR-23, RR-32). A streaming proxy over one pooled client.
+
+Plain requests go through upstream_client.UpstreamPool (keep-alive, httptools); WebSocket upgrades
+through aiohttp's ClientSession, which speaks the WebSocket protocol.
 
 Bodies stream both ways (aiohttp's flow control pauses the slower side), so a huge upload or
 download never sits in memory. Every upstream failure becomes an answer: 504 when the upstream is
@@ -41,7 +44,6 @@ log = logging.getLogger("edgenode.proxy")
 # RFC 9110 7.6.1 hop-by-hop headers, plus the ones aiohttp must compute itself (Host, Content-Length).
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade",
                         "proxy-authorization", "proxy-authenticate", "proxy-connection"})
-CHUNK = 64 * 1024
 BUFFER_LIMIT = 64 * 1024  # upstream bodies up to this Content-Length are read whole, larger ones stream
 SIGNATURE_LIFETIME = 300  # seconds: exp = iat + 5 minutes (redirects.md 11)
 
