@@ -186,9 +186,12 @@ def main() -> int:
                 directs.append(rps(wrk(direct_url, a.seconds, a.connections)))
                 proxieds.append(rps(wrk(base + "/api/hello", a.seconds, a.connections)))
             direct, proxied = statistics.median(directs), statistics.median(proxieds)
+            # For scale: the same node answering a cached static page, with no upstream at all.
+            static = rps(wrk(base + "/", a.seconds, a.connections))
             ratios = sorted(p / d for p, d in zip(proxieds, directs, strict=True))
             print(f"upstream direct (1 core):   {direct:10.0f} req/s   (median of {a.rounds})")
             print(f"through edgenode (1 core):  {proxied:10.0f} req/s")
+            print(f"edgenode static hit (1 core): {static:8.0f} req/s   (the node's own ceiling, for scale)")
             print(f"ratio proxied/direct:       {proxied / direct:10.2f}   (target >= 0.5; per round "
                   f"{', '.join(f'{r:.2f}' for r in ratios)})")
             # 3. warm function invocations over HTTP, one connection
