@@ -27,7 +27,7 @@ F = "/.netlify/functions/"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     site = write_site(tmp_path_factory.mktemp("fn") / "site", SOURCES)
-    srv = RunningEdgenode(site, country="NL", function_timeout=1.0)
+    srv = RunningEdgenode(site, country="NL", function_timeout=1.5)
     yield srv
     srv.stop()
 
@@ -57,7 +57,7 @@ async def test_v1_event_contract(server):
     assert hd["x-forwarded-for"] == "127.0.0.1" and hd["x-forwarded-proto"] == "http"
     assert hd["x-country"] == "NL" and hd["x-language"] == "fr" and len(hd["x-nf-request-id"]) == 26
     assert json.loads(base64.b64decode(hd["x-nf-geo"]))["country"]["code"] == "NL"
-    assert data["clientContext"] == {} and data["name"] == "echo" and 0 < data["remaining"] <= 1000
+    assert data["clientContext"] == {} and data["name"] == "echo" and 0 < data["remaining"] <= 1500
 
 
 @needs_node
@@ -130,21 +130,19 @@ async def test_python_functions(server):
 
 async def test_blocking_function_stalls_neither_the_node_nor_other_calls(server):
     import asyncio
-    import time
 
-    t0 = time.monotonic()
-    slow = asyncio.ensure_future(call(server.url + F + "pysleep?s=0.6"))
+    slow = asyncio.ensure_future(call(server.url + F + "pysleep?s=1.0"))  # time.sleep: blocks its worker
     await asyncio.sleep(0.1)
     status, _, body = await call(server.url + "/")  # static answers while the function blocks
-    assert status == 200 and body == b"<h1>home</h1>" and time.monotonic() - t0 < 0.5
-    assert (await call(server.url + F + "pyasync"))[0] == 200  # a second worker takes the next call
-    assert time.monotonic() - t0 < 0.5
+    assert status == 200 and body == b"<h1>home</h1>"
+    assert (await call(server.url + F + "pyasync"))[0] == 200  # another worker takes the next call
+    assert not slow.done()
     assert (await slow)[2] == b"woke"
 
 
 async def test_python_timeout_and_crash_recycle_the_worker(server):
     status, _, body = await call(server.url + F + "pysleep?s=5")
-    assert status == 502 and body.startswith(b"TimeoutError: function pysleep did not finish within 1 s")
+    assert status == 502 and body.startswith(b"TimeoutError: function pysleep did not finish within 1.5 s")
     assert (await call(server.url + F + "pysleep?s=0"))[2] == b"woke"
     status, _, body = await call(server.url + F + "pycrash")
     assert status == 500 and b"exit code 4" in body
