@@ -299,3 +299,19 @@ async def test_v2_custom_paths(server):
     assert (await call(server.url + "/travel/paris", "DELETE"))[0] == 404  # method not listed
     assert (await call(server.url + F + "travel"))[0] == 404  # no longer at the default route
     assert (await call(server.url + "/"))[2] == b"<h1>home</h1>"  # preferStatic: the file wins
+
+
+async def test_more_concurrent_calls_than_workers(server):
+    import asyncio
+
+    results = await asyncio.gather(*(call(server.url + F + f"pyecho?i={i}") for i in range(12)))
+    assert [json.loads(b)["event"]["queryStringParameters"]["i"] for _, _, b in results] == [str(i) for i in range(12)]
+
+
+@needs_node
+async def test_syntax_error_is_a_500_and_the_fix_works(edgenode, make_site):
+    site = make_site({"netlify/functions/broken.js": "exports.handler = async () => {{ oops",
+                      "index.html": "x"})
+    srv = edgenode(site, watch=False)
+    status, _, body = await call(srv.url + F + "broken")
+    assert status == 500 and body.startswith(b"SyntaxError")
