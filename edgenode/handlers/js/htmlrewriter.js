@@ -1,0 +1,693 @@
+/* edgenode Web API: HTMLRewriter (the Cloudflare Workers streaming HTML rewriter API), written for
+ * edgenode in plain JavaScript.
+ *
+ * Plain script. Defines globalThis.HTMLRewriter. Needs TextEncoder/TextDecoder and TransformStream
+ * at transform time (and Response/Headers for transform(response)); they are looked up lazily.
+ *
+ *   new HTMLRewriter().on(selector, {element, text, comments}).onDocument({doctype, comments, text, end})
+ *     .transform(response) -> Response      (transformInto is an alias)
+ *
+ * The body is streamed: every input chunk is tokenized as it arrives (state is kept across chunk
+ * boundaries, so a tag, attribute, comment or multi-byte character may be split anywhere), and
+ * the output for it is enqueued as soon as it no longer depends on input still to come. Memory stays
+ * flat except for one unfinished tag/comment, which is buffered until it completes.
+ * Handlers may return promises; they are awaited in document order before the stream goes on.
+ *
+ * Selectors: `*`, `E`, `#id`, `.class`, `[attr]`, `[attr=v]`, `[attr~=v]`, `[attr|=v]`,
+ * `[attr^=v]`, `[attr$=v]`, `[attr*=v]` (with ` i`/` s` flags), compounds of these, `E F`, `E > F`,
+ * selector lists `A, B`, `:first-child`, `:nth-child(an+b|odd|even)`, `:first-of-type`,
+ * `:nth-of-type(...)`, `:not(...)`. An invalid selector throws a TypeError from on().
+ * Element: tagName (settable; also renames the end tag), attributes (iterator of [name, value]),
+ * namespaceURI, removed, selfClosing, canHaveContent, getAttribute/hasAttribute/setAttribute/
+ * removeAttribute, before/after/prepend/append/replace/setInnerContent(content, {html}),
+ * remove, removeAndKeepContent, onEndTag(handler) (EndTag: name, before, after, remove).
+ * Text: text, lastInTextNode, removed, before/after/replace/remove (text arrives in chunks; the
+ * final chunk of a text node has lastInTextNode === true and may be empty).
+ * Comment: text (settable), removed, before/after/replace/remove. Doctype: name, publicId,
+ * systemId. DocumentEnd: append. Inserted content is HTML-escaped unless {html: true}.
+ * `text`/`comments` handlers of an element selector see all text/comments inside the element.
+ *
+ * Tree building is simplified the way streaming rewriters must: void elements never open,
+ * an end tag closes the nearest open element of that name (and implicitly the ones above it), a
+ * start tag of p/li/dt/dd/option/tr/td/th closes an open sibling of the same kind, and
+ * `<x/>` is self-closing only inside svg/math. Raw-text elements (script, style, xmp, iframe,
+ * noembed, noframes, textarea, title, plaintext) are tokenized as HTML does: their content
+ * is text up to the matching end tag. Attribute values and text are given raw (not entity-decoded).
+ * Known gaps (vs lol-html): no `+`/`~` combinators, no `:last-child`-style lookahead pseudos,
+ * no character encodings other than UTF-8, no Doctype/DocumentEnd mutation beyond append,
+ * no memory limit setting.
+ *
+ * Core without Response (used by tests and by the runtime): HTMLRewriter.prototype._transformStream()
+ * returns a TransformStream of Uint8Array (or string) chunks to Uint8Array chunks, and
+ * HTMLRewriter.prototype._core() returns an object with write(string) and end(), each returning
+ * the output string, or a promise of it when a handler was async.
+ */
+(function () {
+  'use strict';
+  const g = globalThis;
+
+  // ---- selectors -------------------------------------------------------------------------------
+  const IDENT = /-?(?:[_a-zA-Z\u00a0-\uffff]|\\.)(?:[-_a-zA-Z0-9\u00a0-\uffff]|\\.)*/y;
+  const unescapeIdent = (s) => s.replace(/\\(.)/g, '$1');
+
+  function parseSelector(text) {
+    const src = String(text);
+    let pos = 0;
+    const fail = () => { throw new TypeError(`Unsupported or invalid selector: ${src}`); };
+    const ws = () => { while (pos < src.length && /\s/.test(src[pos])) pos++; };
+    const ident = () => {
+      IDENT.lastIndex = pos;
+      const m = IDENT.exec(src);
+      if (!m) return null;
+      pos = IDENT.lastIndex;
+      return unescapeIdent(m[0]);
+    };
+    const value = () => {
+      const q = src[pos];
+      if (q === '"' || q === "'") {
+        const end = src.indexOf(q, pos + 1);
+        if (end < 0) fail();
+        const v = src.slice(pos + 1, end);
+        pos = end + 1;
+        return unescapeIdent(v);
+      }
+      const v = ident();
+      if (v === null) fail();
+      return v;
+    };
+    function nth(arg) {
+      const a = arg.replace(/\s+/g, '').toLowerCase();
+      if (a === 'odd') return [2, 1];
+      if (a === 'even') return [2, 0];
+      const m = /^([+-]?\d*)n([+-]\d+)?$/.exec(a);
+      if (m) return [m[1] === '' || m[1] === '+' ? 1 : m[1] === '-' ? -1 : parseInt(m[1], 10), m[2] ? parseInt(m[2], 10) : 0];
+      if (/^[+-]?\d+$/.test(a)) return [0, parseInt(a, 10)];
+      return fail();
+    }
+    function compound() {
+      const c = { tag: null, id: null, classes: [], attrs: [], pseudos: [] };
+      const start = pos;
+      if (src[pos] === '*') { pos++; c.tag = '*'; } else {
+        const t = ident();
+        if (t !== null) c.tag = t.toLowerCase();
+      }
+      for (;;) {
+        const ch = src[pos];
+        if (ch === '#') { pos++; c.id = ident(); if (c.id === null) fail(); }
+        else if (ch === '.') { pos++; const k = ident(); if (k === null) fail(); c.classes.push(k); }
+        else if (ch === '[') {
+          pos++; ws();
+          const name = ident();
+          if (name === null) fail();
+          ws();
+          const attr = { name: name.toLowerCase(), op: null, value: null, ci: false };
+          const m = /^([~|^$*]?=)/.exec(src.slice(pos, pos + 2));
+          if (m) {
+            attr.op = m[1];
+            pos += m[1].length;
+            ws();
+            attr.value = value();
+            ws();
+            if (/[is]/i.test(src[pos] || '') && /[\s\]]/.test(src[pos + 1] || '')) { attr.ci = src[pos].toLowerCase() === 'i'; pos++; ws(); }
+          }
+          if (src[pos] !== ']') fail();
+          pos++;
+          c.attrs.push(attr);
+        } else if (ch === ':') {
+          pos++;
+          const name = (ident() || fail()).toLowerCase();
+          if (name === 'first-child') c.pseudos.push({ kind: 'nth', ofType: false, ab: [0, 1] });
+          else if (name === 'first-of-type') c.pseudos.push({ kind: 'nth', ofType: true, ab: [0, 1] });
+          else if (name === 'nth-child' || name === 'nth-of-type' || name === 'not') {
+            if (src[pos] !== '(') fail();
+            let depth = 1, end = pos + 1;
+            for (; end < src.length && depth; end++) { if (src[end] === '(') depth++; else if (src[end] === ')') depth--; }
+            if (depth) fail();
+            const arg = src.slice(pos + 1, end - 1);
+            pos = end;
+            if (name === 'not') c.pseudos.push({ kind: 'not', list: parseSelector(arg) });
+            else c.pseudos.push({ kind: 'nth', ofType: name === 'nth-of-type', ab: nth(arg) });
+          } else fail();
+        } else break;
+      }
+      if (pos === start) fail();
+      return c;
+    }
+    const list = [];
+    for (;;) {
+      ws();
+      const parts = [compound()];
+      const combs = [null];
+      for (;;) {
+        const before = pos;
+        ws();
+        if (pos >= src.length || src[pos] === ',') break;
+        if (src[pos] === '>') { pos++; ws(); combs.push('>'); }
+        else if (pos > before) combs.push(' ');
+        else fail();
+        parts.push(compound());
+      }
+      list.push({ parts, combs });
+      if (pos >= src.length) break;
+      pos++; // ','
+    }
+    return list;
+  }
+
+  function attrMatches(a, entry) {
+    const v = entry.el.getAttribute(a.name);
+    if (v === null) return false;
+    if (a.op === null) return true;
+    let have = v, want = a.value;
+    if (a.ci) { have = have.toLowerCase(); want = want.toLowerCase(); }
+    switch (a.op) {
+      case '=': return have === want;
+      case '~=': return want !== '' && !/\s/.test(want) && have.split(/[\t\n\f\r ]+/).includes(want);
+      case '|=': return have === want || have.startsWith(want + '-');
+      case '^=': return want !== '' && have.startsWith(want);
+      case '$=': return want !== '' && have.endsWith(want);
+      case '*=': return want !== '' && have.includes(want);
+    }
+    return false;
+  }
+  const nthMatches = ([a, b], index) => (a === 0 ? index === b : (index - b) / a >= 0 && (index - b) % a === 0);
+  function compoundMatches(c, entry) {
+    if (c.tag !== null && c.tag !== '*' && c.tag !== entry.name) return false;
+    if (c.id !== null && entry.el.getAttribute('id') !== c.id) return false;
+    if (c.classes.length) {
+      const cls = entry.el.getAttribute('class');
+      if (cls === null) return false;
+      const have = cls.split(/[\t\n\f\r ]+/);
+      for (const k of c.classes) if (!have.includes(k)) return false;
+    }
+    for (const a of c.attrs) if (!attrMatches(a, entry)) return false;
+    for (const p of c.pseudos) {
+      if (p.kind === 'nth') { if (!nthMatches(p.ab, p.ofType ? entry.typeIndex : entry.index)) return false; }
+      else if (listMatches(p.list, entry)) return false;
+    }
+    return true;
+  }
+  // parts[i] must match `entry`; then walk up according to the combinator before it.
+  function complexMatches(sel, i, entry) {
+    if (!compoundMatches(sel.parts[i], entry)) return false;
+    if (i === 0) return true;
+    if (sel.combs[i] === '>') return entry.parent !== null && entry.parent.el !== null && complexMatches(sel, i - 1, entry.parent);
+    for (let p = entry.parent; p !== null && p.el !== null; p = p.parent) if (complexMatches(sel, i - 1, p)) return true;
+    return false;
+  }
+  function listMatches(list, entry) {
+    for (const sel of list) if (complexMatches(sel, sel.parts.length - 1, entry)) return true;
+    return false;
+  }
+
+  // ---- content helpers ---------------------------------------------------------------------------
+  const escapeContent = (s) => String(s).replace(/[&<>]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : '&gt;'));
+  const content = (c, opts) => (opts && opts.html ? String(c) : escapeContent(c));
+  const VOID = new Set(['area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'keygen', 'link', 'meta', 'param', 'source', 'track', 'wbr']);
+  const RAW_TEXT = new Set(['script', 'style', 'xmp', 'iframe', 'noembed', 'noframes', 'textarea', 'title', 'plaintext']);
+  const CLOSES_SAME = { p: ['p'], li: ['li'], dt: ['dt', 'dd'], dd: ['dt', 'dd'], option: ['option'], tr: ['tr', 'td', 'th'], td: ['td', 'th'], th: ['td', 'th'] };
+  const CLOSES_P = new Set(['address', 'article', 'aside', 'blockquote', 'details', 'div', 'dl', 'fieldset', 'figcaption', 'figure', 'footer', 'form', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'header', 'hgroup', 'hr', 'main', 'menu', 'nav', 'ol', 'p', 'pre', 'section', 'table', 'ul']);
+  const NS_HTML = 'http://www.w3.org/1999/xhtml', NS_SVG = 'http://www.w3.org/2000/svg', NS_MATH = 'http://www.w3.org/1998/Math/MathML';
+  const isWS = (c) => c === 32 || c === 9 || c === 10 || c === 12 || c === 13;
+  const isLetter = (c) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+
+  // Scans a tag starting at `<` (buf[start]); returns the index after `>`, or -1 if incomplete.
+  function scanTag(buf, start) {
+    const len = buf.length;
+    let i = start + 1;
+    while (i < len) {
+      const c = buf.charCodeAt(i);
+      if (c === 62) return i + 1; // >
+      if (c === 61) { // = : skip whitespace, then a quoted or unquoted value
+        i++;
+        while (i < len && isWS(buf.charCodeAt(i))) i++;
+        if (i >= len) return -1;
+        const q = buf.charCodeAt(i);
+        if (q === 34 || q === 39) {
+          const end = buf.indexOf(q === 34 ? '"' : "'", i + 1);
+          if (end < 0) return -1;
+          i = end + 1;
+        }
+        continue;
+      }
+      i++;
+    }
+    return -1;
+  }
+  // Parses the attributes of a raw start tag into [[name, value, hasValue]].
+  function parseAttrs(raw, from) {
+    const out = [];
+    const seen = new Set();
+    const len = raw.length - 1; // stop before '>'
+    let i = from;
+    while (i < len) {
+      let c = raw.charCodeAt(i);
+      if (isWS(c) || c === 47) { i++; continue; }
+      let j = i + 1;
+      while (j < len) { c = raw.charCodeAt(j); if (isWS(c) || c === 47 || c === 61) break; j++; }
+      const name = raw.slice(i, j).toLowerCase();
+      i = j;
+      while (i < len && isWS(raw.charCodeAt(i))) i++;
+      let value = '', has = false;
+      if (raw.charCodeAt(i) === 61) {
+        has = true;
+        i++;
+        while (i < len && isWS(raw.charCodeAt(i))) i++;
+        const q = raw.charCodeAt(i);
+        if (q === 34 || q === 39) {
+          const end = raw.indexOf(q === 34 ? '"' : "'", i + 1);
+          value = raw.slice(i + 1, end);
+          i = end + 1;
+        } else {
+          j = i;
+          while (j < len && !isWS(raw.charCodeAt(j))) j++;
+          value = raw.slice(i, j);
+          i = j;
+        }
+      }
+      if (!seen.has(name)) { seen.add(name); out.push([name, value, has]); }
+    }
+    return out;
+  }
+
+  // ---- the objects handlers see -----------------------------------------------------------------
+  class Mutations {
+    constructor() { this._before = ''; this._after = ''; this._replace = null; this._removed = false; }
+    before(c, o) { this._before += content(c, o); return this; }
+    after(c, o) { this._after = content(c, o) + this._after; return this; }
+    replace(c, o) { this._replace = content(c, o); this._removed = true; return this; }
+    remove() { this._removed = true; return this; }
+    get removed() { return this._removed; }
+  }
+
+  class Element {
+    constructor(name, raw, nameEnd, ns, selfClosingSyntax) {
+      this._name = name; this._raw = raw; this._nameEnd = nameEnd; this._ns = ns;
+      this._attrs = null; this._modified = false; this._selfClosing = selfClosingSyntax;
+      this._before = ''; this._after = ''; this._prepend = ''; this._append = '';
+      this._inner = null; this._replace = null; this._removed = false; this._keepContent = false;
+      this._endHandlers = null; this._canHaveContent = !(ns === NS_HTML && VOID.has(name)) && !(ns !== NS_HTML && selfClosingSyntax);
+    }
+    _list() { if (this._attrs === null) this._attrs = parseAttrs(this._raw, this._nameEnd); return this._attrs; }
+    get tagName() { return this._name; }
+    set tagName(v) { this._name = String(v).toLowerCase(); this._modified = true; }
+    get namespaceURI() { return this._ns; }
+    get attributes() { return this._list().map((a) => [a[0], a[1]])[Symbol.iterator](); }
+    get removed() { return this._removed; }
+    get selfClosing() { return this._selfClosing; }
+    get canHaveContent() { return this._canHaveContent; }
+    getAttribute(name) {
+      const n = String(name).toLowerCase();
+      for (const a of this._list()) if (a[0] === n) return a[1];
+      return null;
+    }
+    hasAttribute(name) { return this.getAttribute(name) !== null; }
+    setAttribute(name, value) {
+      const n = String(name).toLowerCase();
+      if (!/^[^\s"'>/=\0]+$/.test(n)) throw new TypeError(`Invalid attribute name: ${name}`);
+      const v = String(value);
+      const list = this._list();
+      const a = list.find((x) => x[0] === n);
+      if (a) { a[1] = v; a[2] = true; } else list.push([n, v, true]);
+      this._modified = true;
+      return this;
+    }
+    removeAttribute(name) {
+      const n = String(name).toLowerCase();
+      const list = this._list();
+      const i = list.findIndex((x) => x[0] === n);
+      if (i >= 0) { list.splice(i, 1); this._modified = true; }
+      return this;
+    }
+    before(c, o) { this._before += content(c, o); return this; }
+    after(c, o) { this._after = content(c, o) + this._after; return this; }
+    prepend(c, o) { this._checkContent(); this._prepend = content(c, o) + this._prepend; return this; }
+    append(c, o) { this._checkContent(); this._append += content(c, o); return this; }
+    setInnerContent(c, o) { this._checkContent(); this._inner = content(c, o); this._prepend = ''; this._append = ''; return this; }
+    replace(c, o) { this._replace = content(c, o); this._removed = true; return this; }
+    remove() { this._replace = ''; this._removed = true; return this; }
+    removeAndKeepContent() { this._keepContent = true; this._removed = true; return this; }
+    onEndTag(handler) {
+      if (!this._canHaveContent) throw new TypeError('No end tag.');
+      if (typeof handler !== 'function') throw new TypeError('onEndTag handler must be a function');
+      (this._endHandlers || (this._endHandlers = [])).push(handler);
+    }
+    _checkContent() { /* content mutations on void elements are ignored, as lol-html does */ }
+    _startTag() {
+      if (!this._modified) return this._raw;
+      let s = '<' + this._name;
+      for (const [n, v, has] of this._list()) s += has ? ` ${n}="${v.replace(/&/g, '&amp;').replace(/"/g, '&quot;')}"` : ' ' + n;
+      return s + (this._selfClosing ? ' />' : '>');
+    }
+  }
+
+  class EndTag extends Mutations {
+    constructor(name) { super(); this.name = name; }
+    replace() { throw new TypeError('EndTag cannot be replaced'); }
+  }
+  class TextChunk extends Mutations {
+    constructor(text, last) { super(); this.text = text; this.lastInTextNode = last; }
+  }
+  class Comment extends Mutations {
+    constructor(text) { super(); this.text = text; }
+  }
+  class Doctype {
+    constructor(raw) {
+      this._raw = raw;
+      const m = /^<!doctype\s*([^\s>]*)\s*(?:public\s*(["'])(.*?)\2)?\s*(?:(?:system)?\s*(["'])(.*?)\4)?/i.exec(raw);
+      this.name = m && m[1] ? m[1].toLowerCase() : null;
+      this.publicId = m && m[3] !== undefined ? m[3] : null;
+      this.systemId = m && m[5] !== undefined ? m[5] : null;
+      this._removed = false;
+    }
+    remove() { this._removed = true; return this; }
+    get removed() { return this._removed; }
+  }
+  class DocumentEnd {
+    constructor() { this._append = ''; }
+    append(c, o) { this._append += content(c, o); return this; }
+  }
+
+  const RAW_END = new Map();
+  function rawEndPattern(tag) {
+    let re = RAW_END.get(tag);
+    if (!re) { re = new RegExp('</' + tag + '(?=[\\t\\n\\f\\r />]|$)', 'gi'); RAW_END.set(tag, re); }
+    return re;
+  }
+  const isThenable = (r) => r !== null && (typeof r === 'object' || typeof r === 'function') && typeof r.then === 'function';
+
+  // ---- the streaming core ------------------------------------------------------------------------
+  class RewriterCore {
+    constructor(elementHandlers, documentHandlers) {
+      this.eh = elementHandlers; // [{selector: parsed list, handlers}]
+      this.dh = documentHandlers;
+      this.docText = documentHandlers.filter((h) => typeof h.text === 'function');
+      this.docComments = documentHandlers.filter((h) => typeof h.comments === 'function');
+      this.docDoctype = documentHandlers.filter((h) => typeof h.doctype === 'function');
+      this.anyContentHandlers = elementHandlers.some((h) => h.handlers.text || h.handlers.comments);
+      this.buf = '';
+      this.out = [];
+      this.suppress = 0;
+      this.root = { el: null, name: '#document', parent: null, childCount: 0, typeCounts: null, contentText: null, contentComments: null, ns: NS_HTML };
+      this.top = this.root;
+      this.rawTag = null;
+      this.pendingText = '';
+      this.busy = false;
+      this.ended = false;
+    }
+    write(text) { return this._drive(this._run(String(text), false)); }
+    end() { return this._drive(this._run('', true)); }
+    _drive(gen) {
+      if (this.busy) throw new TypeError('HTMLRewriter: write() while a previous write is still pending');
+      this.busy = true;
+      const finish = () => {
+        this.busy = false;
+        const s = this.out.join('');
+        this.out = [];
+        return s;
+      };
+      const step = () => {
+        for (;;) {
+          let r;
+          try { r = gen.next(); } catch (e) { this.busy = false; throw e; }
+          if (r.done) return finish();
+          return Promise.resolve(r.value).then(step, (e) => { this.busy = false; throw e; });
+        }
+      };
+      return step();
+    }
+    _emit(s) { if (this.suppress === 0 && s !== '') this.out.push(s); }
+
+    *_run(chunk, eof) {
+      let buf = this.buf + chunk;
+      let i = 0;
+      const len = buf.length;
+      while (i < len) {
+        if (this.rawTag !== null) {
+          const tag = this.rawTag;
+          let k = -1, ambiguous = false;
+          if (tag !== 'plaintext') {
+            const re = rawEndPattern(tag);
+            re.lastIndex = i;
+            const m = re.exec(buf);
+            if (m) {
+              k = m.index;
+              // `</script` at the very end: the next chunk decides whether it is the end tag.
+              if (k + m[0].length === len && !eof) { ambiguous = true; k = -1; }
+            }
+          }
+          if (k >= 0) {
+            this.pendingText += buf.slice(i, k);
+            i = k;
+            this.rawTag = null;
+            yield* this._flushText(true);
+            continue;
+          }
+          // Keep back what could be the start of the closing tag.
+          let safe = len;
+          if (tag !== 'plaintext') {
+            const lt = buf.lastIndexOf('<');
+            if (ambiguous || (lt >= i && len - lt <= tag.length + 2)) safe = Math.max(i, lt);
+          }
+          if (eof) safe = len;
+          this.pendingText += buf.slice(i, safe);
+          i = safe;
+          break;
+        }
+        const lt = buf.indexOf('<', i);
+        if (lt < 0) { this.pendingText += buf.slice(i); i = len; break; }
+        if (lt > i) this.pendingText += buf.slice(i, lt);
+        i = lt;
+        if (i + 1 >= len) break; // need the next character
+        const c = buf.charCodeAt(i + 1);
+        if (isLetter(c)) {
+          const end = scanTag(buf, i);
+          if (end < 0) break;
+          yield* this._flushText(true);
+          yield* this._startTag(buf.slice(i, end));
+          i = end;
+        } else if (c === 47) { // '/'
+          if (i + 2 >= len) break;
+          const c2 = buf.charCodeAt(i + 2);
+          const end = buf.indexOf('>', i + 2);
+          if (end < 0) break;
+          yield* this._flushText(true);
+          if (isLetter(c2)) yield* this._endTag(buf.slice(i, end + 1));
+          else if (c2 === 62) this._emit('</>');
+          else yield* this._comment(buf.slice(i, end + 1), buf.slice(i + 2, end), true);
+          i = end + 1;
+        } else if (c === 33) { // '!'
+          if (len - i < 4 && !eof) break;
+          if (buf.startsWith('<!--', i)) {
+            let end = buf.indexOf('-->', i + 4);
+            let close = end + 3;
+            if (buf.startsWith('>', i + 4)) { end = i + 4; close = i + 5; } else if (buf.startsWith('->', i + 4)) { end = i + 4; close = i + 6; }
+            if (end < 0) break;
+            yield* this._flushText(true);
+            yield* this._comment(buf.slice(i, close), buf.slice(i + 4, end), false);
+            i = close;
+          } else {
+            if (len - i < 9 && !eof) break;
+            const end = buf.indexOf('>', i);
+            if (end < 0) break;
+            yield* this._flushText(true);
+            if (/^<!doctype/i.test(buf.slice(i, i + 9))) yield* this._doctype(buf.slice(i, end + 1));
+            else yield* this._comment(buf.slice(i, end + 1), buf.slice(i + 2, end), true);
+            i = end + 1;
+          }
+        } else if (c === 63) { // '?'
+          const end = buf.indexOf('>', i);
+          if (end < 0) break;
+          yield* this._flushText(true);
+          yield* this._comment(buf.slice(i, end + 1), buf.slice(i + 1, end), true);
+          i = end + 1;
+        } else {
+          this.pendingText += '<';
+          i++;
+        }
+      }
+      buf = buf.slice(i);
+      if (eof) {
+        // An unfinished tag or comment at the end of the document is kept as text.
+        this.pendingText += buf;
+        buf = '';
+        yield* this._flushText(true);
+        while (this.top !== this.root) yield* this._close(this.top, null);
+        const end = new DocumentEnd();
+        for (const h of this.dh) {
+          if (typeof h.end === 'function') { const r = h.end(end); if (isThenable(r)) yield r; }
+        }
+        this._emit(end._append);
+        this.ended = true;
+      } else {
+        yield* this._flushText(false);
+      }
+      this.buf = buf;
+    }
+
+    _textHandlers() {
+      let list = this.docText.length ? this.docText.map((h) => h.text.bind(h)) : null;
+      if (this.anyContentHandlers) {
+        const inner = [];
+        for (let e = this.top; e !== this.root; e = e.parent) if (e.contentText) inner.unshift(...e.contentText);
+        if (inner.length) list = (list || []).concat(inner);
+      }
+      return list;
+    }
+    *_flushText(last) {
+      const text = this.pendingText;
+      if (text === '' && !(last && this.inText)) return;
+      this.pendingText = '';
+      this.inText = !last;
+      const handlers = this._textHandlers();
+      if (!handlers) { this._emit(text); return; }
+      const t = new TextChunk(text, last);
+      for (const h of handlers) { const r = h(t); if (isThenable(r)) yield r; }
+      this._emit(t._before);
+      if (t._replace !== null) this._emit(t._replace);
+      else if (!t._removed) this._emit(t.text);
+      this._emit(t._after);
+    }
+    *_comment(raw, text, bogus) {
+      let handlers = this.docComments.length ? this.docComments.map((h) => h.comments.bind(h)) : null;
+      if (this.anyContentHandlers) {
+        const inner = [];
+        for (let e = this.top; e !== this.root; e = e.parent) if (e.contentComments) inner.unshift(...e.contentComments);
+        if (inner.length) handlers = (handlers || []).concat(inner);
+      }
+      if (!handlers) { this._emit(raw); return; }
+      const c = new Comment(text);
+      for (const h of handlers) { const r = h(c); if (isThenable(r)) yield r; }
+      this._emit(c._before);
+      if (c._replace !== null) this._emit(c._replace);
+      else if (!c._removed) this._emit(c.text === text ? raw : '<!--' + c.text + '-->');
+      this._emit(c._after);
+    }
+    *_doctype(raw) {
+      if (!this.docDoctype.length) { this._emit(raw); return; }
+      const d = new Doctype(raw);
+      for (const h of this.docDoctype) { const r = h.doctype(d); if (isThenable(r)) yield r; }
+      if (!d._removed) this._emit(raw);
+    }
+
+    *_startTag(raw) {
+      let n = 1;
+      while (n < raw.length) { const c = raw.charCodeAt(n); if (isWS(c) || c === 47 || c === 62) break; n++; }
+      const name = raw.slice(1, n).toLowerCase();
+      // Implicitly close an open sibling that this tag ends (p, li, td, ...).
+      const top = this.top;
+      if (top !== this.root && top.ns === NS_HTML) {
+        if ((CLOSES_SAME[name] && CLOSES_SAME[name].includes(top.name)) || (top.name === 'p' && CLOSES_P.has(name))) {
+          yield* this._close(top, null);
+        }
+      }
+      const parent = this.top;
+      const ns = name === 'svg' ? NS_SVG : name === 'math' ? NS_MATH : parent.ns;
+      // `/>` closes the tag unless the slash belongs to an unquoted attribute value (`href=/a/>`).
+      const selfClosingSyntax = raw.endsWith('/>') && !/=[\t\n\f\r ]*[^"'\t\n\f\r >][^\t\n\f\r >]*>$/.test(raw);
+      const el = new Element(name, raw, n, ns, selfClosingSyntax);
+      parent.childCount++;
+      const tc = parent.typeCounts || (parent.typeCounts = new Map());
+      const typeIndex = (tc.get(name) || 0) + 1;
+      tc.set(name, typeIndex);
+      const entry = { el, name, parent, childCount: 0, typeCounts: null, index: parent.childCount, typeIndex, contentText: null, contentComments: null, ns: name === 'foreignobject' ? NS_HTML : ns, suppressed: false };
+      for (const h of this.eh) {
+        if (!listMatches(h.selector, entry)) continue;
+        const hs = h.handlers;
+        if (typeof hs.element === 'function') { const r = hs.element(el); if (isThenable(r)) yield r; }
+        if (typeof hs.text === 'function') (entry.contentText || (entry.contentText = [])).push(hs.text.bind(hs));
+        if (typeof hs.comments === 'function') (entry.contentComments || (entry.contentComments = [])).push(hs.comments.bind(hs));
+      }
+      this._emit(el._before);
+      if (el._replace !== null) this._emit(el._replace);
+      else if (!el._removed) this._emit(el._startTag());
+      if (!el._canHaveContent) { this._emit(el._after); return; }
+      if (!el._removed || el._keepContent) {
+        if (el._inner !== null) this._emit(el._inner);
+        else this._emit(el._prepend);
+      }
+      const hideInner = el._inner !== null || (el._removed && !el._keepContent);
+      if (hideInner) { this.suppress++; entry.suppressed = true; }
+      this.top = entry;
+      if (ns === NS_HTML && RAW_TEXT.has(name)) this.rawTag = name;
+    }
+
+    *_endTag(raw) {
+      let n = 2;
+      while (n < raw.length) { const c = raw.charCodeAt(n); if (isWS(c) || c === 47 || c === 62) break; n++; }
+      const name = raw.slice(2, n).toLowerCase();
+      let e = this.top;
+      while (e !== this.root && e.name !== name) e = e.parent;
+      if (e === this.root) { this._emit(raw); return; }
+      while (this.top !== e) yield* this._close(this.top, null);
+      yield* this._close(e, raw);
+    }
+    // Ends an open element; raw is its end tag, or null when it is closed implicitly.
+    *_close(entry, raw) {
+      const el = entry.el;
+      this.top = entry.parent;
+      if (entry.suppressed) { this.suppress--; entry.suppressed = false; }
+      if (!el._removed || el._keepContent) { if (el._inner === null) this._emit(el._append); }
+      if (raw === null) { this._emit(el._after); return; }
+      const end = new EndTag(el._name);
+      if (el._endHandlers) {
+        for (const h of el._endHandlers) { const r = h(end); if (isThenable(r)) yield r; }
+      }
+      this._emit(end._before);
+      if (!el._removed && !end._removed) this._emit(end.name === entry.name ? raw : '</' + end.name + '>');
+      this._emit(end._after);
+      this._emit(el._after);
+    }
+  }
+
+  // ---- HTMLRewriter ------------------------------------------------------------------------------
+  class HTMLRewriter {
+    constructor() {
+      this._element = [];
+      this._document = [];
+    }
+    on(selector, handlers) {
+      if (handlers == null || typeof handlers !== 'object') throw new TypeError('HTMLRewriter.on: handlers must be an object');
+      this._element.push({ selector: parseSelector(selector), handlers });
+      return this;
+    }
+    onDocument(handlers) {
+      if (handlers == null || typeof handlers !== 'object') throw new TypeError('HTMLRewriter.onDocument: handlers must be an object');
+      this._document.push(handlers);
+      return this;
+    }
+    _core() { return new RewriterCore(this._element.slice(), this._document.slice()); }
+    _transformStream() {
+      const core = this._core();
+      const decoder = new g.TextDecoder('utf-8');
+      const encoder = new g.TextEncoder();
+      const push = (controller, out) => { if (out !== '') controller.enqueue(encoder.encode(out)); };
+      const after = (controller, r) => (isThenable(r) ? r.then((out) => push(controller, out)) : push(controller, r));
+      return new g.TransformStream({
+        transform(chunk, controller) {
+          const text = typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
+          return after(controller, core.write(text));
+        },
+        flush(controller) {
+          const tail = decoder.decode();
+          const r = tail === '' ? '' : core.write(tail);
+          if (isThenable(r)) return r.then((out) => { push(controller, out); return after(controller, core.end()); });
+          push(controller, r);
+          return after(controller, core.end());
+        },
+      });
+    }
+    transform(response) {
+      if (typeof g.Response !== 'function') throw new TypeError('HTMLRewriter.transform needs Response');
+      const Headers = g.Headers;
+      const headers = Headers ? new Headers(response.headers) : response.headers;
+      if (headers && typeof headers.delete === 'function') headers.delete('content-length');
+      const init = { status: response.status, statusText: response.statusText, headers };
+      if (response.body == null) return new g.Response(null, init);
+      return new g.Response(response.body.pipeThrough(this._transformStream()), init);
+    }
+    transformInto(response) { return this.transform(response); }
+  }
+
+  Object.defineProperty(g, 'HTMLRewriter', { value: HTMLRewriter, writable: true, configurable: true, enumerable: false });
+})();
