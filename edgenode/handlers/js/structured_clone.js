@@ -49,11 +49,8 @@
       if (memory.has(t)) throw dataCloneError('ArrayBuffer at index is a duplicate and it');
       memory.set(t, null);
     }
-    const transferred = [];
     for (const t of transfer) {
-      const moved = t.transfer();
-      memory.set(t, moved);
-      transferred.push(moved);
+      memory.set(t, t.transfer());
     }
     return clone(value, memory);
   }
