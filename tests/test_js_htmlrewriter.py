@@ -311,20 +311,24 @@ def test_output_streams_before_input_ends(js: JSEnv) -> None:
     assert got == ['<p>first <b x="1">bold</b> te', "xt ", '<b x="1">x</b></p>']
 
 
+# `{a}`/`{w}` make every handler async (awaiting a microtask) in the async variant.
 HANDLERS = """new HTMLRewriter()
-  .on('a[href]', {element(el) { el.setAttribute('href', el.getAttribute('href') + '?r=1'); el.before('«'); }})
-  .on('p b', {element(el) { el.tagName = 'strong'; }})
-  .on('.x', {element(el) { el.setInnerContent('<i>in</i>', {html: true}); }})
-  .on('ul > li:nth-child(2)', {element(el) { el.remove(); }})
-  .on('script', {element(el) { el.append('/*e*/', {html: true}); }})
-  .onDocument({comments(c) { c.text = c.text.trim(); }, end(e) { e.append('<!--end-->', {html: true}); }})"""
+  .on('a[href]', {{{a}element(el) {{ {w} el.setAttribute('href', el.getAttribute('href') + '?r=1'); el.before('«'); }}}})
+  .on('p b', {{{a}element(el) {{ {w} el.tagName = 'strong'; }}}})
+  .on('.x', {{{a}element(el) {{ {w} el.setInnerContent('<i>in</i>', {{html: true}}); }}}})
+  .on('ul > li:nth-child(2)', {{{a}element(el) {{ {w} el.remove(); }}}})
+  .on('li', {{{a}text(t) {{ {w} t.replace(t.text.toUpperCase()); }}}})
+  .on('script', {{{a}element(el) {{ {w} el.append('/*e*/', {{html: true}}); el.onEndTag({a}(end) => {{ {w} end.after('!'); }}); }}}})
+  .onDocument({{{a}comments(c) {{ {w} c.text = c.text.trim(); }}, {a}end(e) {{ {w} e.append('<!--end-->', {{html: true}}); }}}})"""
+SYNC_HANDLERS = HANDLERS.format(a="", w="")
+ASYNC_HANDLERS = HANDLERS.format(a="async ", w="await null;")
 
 fragments = st.sampled_from(
     [
         "<p>", "</p>", "<b>", "</b>", '<a href="/x y">', "<a href='q>'>", "</a>", "<ul><li>1<li>2<li>3</ul>",
         '<div class="x">old <span>o</span></div>', "<!-- comment é -->", "<script>if (a<b) x='</p>';</script>",
         "<br/>", "<img src=a.png>", "text ", "é€𝄞", "a < b > c", "&amp;", "<!DOCTYPE html>", "<svg><path d='M0'/></svg>",
-        "<textarea><b></textarea>", "\n",
+        "<textarea><b></textarea>", "\n", "<p>para <b>b</b> text</p>", "<li>x</li>",
     ]
 )
 
@@ -336,12 +340,14 @@ def test_any_chunking_gives_the_same_output(js: JSEnv, parts: list[str], cuts: l
     data = "".join(parts).encode()
     bounds = sorted({min(c, len(data)) for c in cuts} | {0, len(data)})
     chunks = [list(data[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
-    whole, chunked, identity = js.run(
+    whole, chunked, chunked_async, identity = js.run(
         f"""
         const html = {js_str(data.decode())};
-        return [await rewrite({HANDLERS}, html), await rewriteChunks({HANDLERS}, {json.dumps(chunks)}),
+        return [await rewrite({SYNC_HANDLERS}, html), await rewriteChunks({SYNC_HANDLERS}, {json.dumps(chunks)}),
+                await rewriteChunks({ASYNC_HANDLERS}, {json.dumps(chunks)}),
                 await rewriteChunks(new HTMLRewriter(), {json.dumps(chunks)})];
         """
     )
     assert chunked == whole
+    assert chunked_async == whole
     assert identity == data.decode()

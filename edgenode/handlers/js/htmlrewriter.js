@@ -286,7 +286,7 @@
       this._attrs = null; this._modified = false; this._selfClosing = selfClosingSyntax;
       this._before = ''; this._after = ''; this._prepend = ''; this._append = '';
       this._inner = null; this._replace = null; this._removed = false; this._keepContent = false;
-      this._endHandlers = null; this._canHaveContent = !(ns === NS_HTML && VOID.has(name)) && !(ns !== NS_HTML && selfClosingSyntax);
+      this._endHandlers = null; this._plain = false; this._canHaveContent = !(ns === NS_HTML && VOID.has(name)) && !(ns !== NS_HTML && selfClosingSyntax);
     }
     _list() { if (this._attrs === null) this._attrs = parseAttrs(this._raw, this._nameEnd); return this._attrs; }
     get tagName() { return this._name; }
@@ -349,7 +349,7 @@
     constructor(text, last) { super(); this.text = text; this.lastInTextNode = last; }
   }
   class Comment extends Mutations {
-    constructor(text) { super(); this.text = text; }
+    constructor(text, raw) { super(); this.text = text; this._orig = text; this._raw = raw; }
   }
   class Doctype {
     constructor(raw) {
@@ -377,269 +377,306 @@
   const isThenable = (r) => r !== null && (typeof r === 'object' || typeof r === 'function') && typeof r.then === 'function';
 
   // ---- the streaming core ------------------------------------------------------------------------
+  // Tokens are processed one at a time, in order. A token with handlers becomes a job: its handler
+  // calls run one after another and, if one returns a promise, the core suspends (keeping its
+  // position) until it settles, then finishes the job (emits its output) and goes on tokenizing.
+  // Plain functions and explicit state instead of generators keep a cold isolate fast.
+  const NO_FNS = [];
+  class Job {
+    constructor(fns, arg, finish) { this.fns = fns; this.arg = arg; this.finish = finish; this.next = 0; }
+  }
+
   class RewriterCore {
     constructor(elementHandlers, documentHandlers) {
       this.eh = elementHandlers; // [{selector: parsed list, handlers}]
-      this.dh = documentHandlers;
-      this.docText = documentHandlers.filter((h) => typeof h.text === 'function');
-      this.docComments = documentHandlers.filter((h) => typeof h.comments === 'function');
-      this.docDoctype = documentHandlers.filter((h) => typeof h.doctype === 'function');
-      this.anyContentHandlers = elementHandlers.some((h) => h.handlers.text || h.handlers.comments);
+      const pick = (name) => documentHandlers.filter((h) => typeof h[name] === 'function').map((h) => h[name].bind(h));
+      this.docText = pick('text');
+      this.docComments = pick('comments');
+      this.docDoctype = pick('doctype');
+      this.docEnd = pick('end');
       this.buf = '';
+      this.pos = 0;
       this.out = [];
       this.suppress = 0;
-      this.root = { el: null, name: '#document', parent: null, childCount: 0, typeCounts: null, contentText: null, contentComments: null, ns: NS_HTML };
+      this.root = { el: null, name: '#document', parent: null, childCount: 0, typeCounts: null, contentText: null, contentComments: null, ns: NS_HTML, suppressed: false };
       this.top = this.root;
+      this.contentDepth = 0; // open elements that carry text/comments handlers
       this.rawTag = null;
       this.pendingText = '';
+      this.inText = false;
       this.busy = false;
-      this.ended = false;
+      this.eof = false;
+      this.job = null; // a suspended job
+      this.jobs = []; // jobs queued by one token (e.g. text flush then tag)
+      this._outFn = (s) => this._out(s);
+      // Output of a text chunk or comment once its handlers ran.
+      this._finishMutable = (t) => {
+        this._out(t._before);
+        if (t._replace !== null) this._out(t._replace);
+        else if (!t._removed) this._out(t._raw === undefined ? t.text : t.text === t._orig ? t._raw : '<!--' + t.text + '-->');
+        this._out(t._after);
+      };
     }
-    write(text) { return this._drive(this._run(String(text), false)); }
-    end() { return this._drive(this._run('', true)); }
-    _drive(gen) {
+    write(text) { return this._start(String(text), false); }
+    end() { return this._start('', true); }
+    _start(chunk, eof) {
       if (this.busy) throw new TypeError('HTMLRewriter: write() while a previous write is still pending');
       this.busy = true;
-      const finish = () => {
-        this.busy = false;
-        const s = this.out.join('');
-        this.out = [];
-        return s;
-      };
-      const step = () => {
-        for (;;) {
-          let r;
-          try { r = gen.next(); } catch (e) { this.busy = false; throw e; }
-          if (r.done) return finish();
-          return Promise.resolve(r.value).then(step, (e) => { this.busy = false; throw e; });
-        }
-      };
-      return step();
+      this.buf = this.buf.slice(this.pos) + chunk;
+      this.pos = 0;
+      this.eof = eof;
+      return this._continue();
     }
-    _emit(s) { if (this.suppress === 0 && s !== '') this.out.push(s); }
-
-    *_run(chunk, eof) {
-      let buf = this.buf + chunk;
-      let i = 0;
-      const len = buf.length;
-      while (i < len) {
-        if (this.rawTag !== null) {
-          const tag = this.rawTag;
-          let k = -1, ambiguous = false;
-          if (tag !== 'plaintext') {
-            const re = rawEndPattern(tag);
-            re.lastIndex = i;
-            const m = re.exec(buf);
-            if (m) {
-              k = m.index;
-              // `</script` at the very end: the next chunk decides whether it is the end tag.
-              if (k + m[0].length === len && !eof) { ambiguous = true; k = -1; }
+    _fail(e) { this.busy = false; throw e; }
+    // Runs queued jobs and the tokenizer until the input is used up or a handler is pending.
+    _continue() {
+      try {
+        for (;;) {
+          while (this.jobs.length) {
+            const job = this.jobs[0];
+            const fns = job.fns;
+            while (job.next < fns.length) {
+              const r = fns[job.next++](job.arg);
+              if (r !== null && (typeof r === 'object' || typeof r === 'function') && typeof r.then === 'function') {
+                return Promise.resolve(r).then(() => this._continue(), (e) => this._fail(e));
+              }
             }
+            this.jobs.shift();
+            job.finish(job.arg);
           }
-          if (k >= 0) {
-            this.pendingText += buf.slice(i, k);
-            i = k;
-            this.rawTag = null;
-            yield* this._flushText(true);
-            continue;
-          }
-          // Keep back what could be the start of the closing tag.
-          let safe = len;
-          if (tag !== 'plaintext') {
-            const lt = buf.lastIndexOf('<');
-            if (ambiguous || (lt >= i && len - lt <= tag.length + 2)) safe = Math.max(i, lt);
-          }
-          if (eof) safe = len;
-          this.pendingText += buf.slice(i, safe);
-          i = safe;
-          break;
+          if (!this._step()) break;
         }
+      } catch (e) {
+        this._fail(e);
+      }
+      this.busy = false;
+      const s = this.out.join('');
+      this.out = [];
+      return s;
+    }
+    // _out writes now (finishers run in order); _emit and _later wait for jobs queued before them.
+    _out(s) { if (this.suppress === 0 && s !== '') this.out.push(s); }
+    _emit(s) { if (this.jobs.length) this.jobs.push(new Job(NO_FNS, s, this._outFn)); else this._out(s); }
+    _later(fn, arg) { if (this.jobs.length) this.jobs.push(new Job(NO_FNS, arg, fn)); else fn(arg); }
+    _job(fns, arg, finish) { this.jobs.push(new Job(fns, arg, finish)); }
+
+    // Consumes input until at least one job is queued; returns false when nothing more can be done.
+    _step() {
+      const buf = this.buf, len = buf.length;
+      let i = this.pos;
+      while (i < len && this.jobs.length === 0) {
+        if (this.rawTag !== null) { i = this._rawText(buf, i); if (i < 0) { i = this.pos; break; } continue; }
         const lt = buf.indexOf('<', i);
-        if (lt < 0) { this.pendingText += buf.slice(i); i = len; break; }
+        if (lt < 0) { this.pendingText += i === 0 ? buf : buf.slice(i); i = len; break; }
         if (lt > i) this.pendingText += buf.slice(i, lt);
         i = lt;
         if (i + 1 >= len) break; // need the next character
         const c = buf.charCodeAt(i + 1);
+        let end;
         if (isLetter(c)) {
-          const end = scanTag(buf, i);
+          end = scanTag(buf, i);
           if (end < 0) break;
-          yield* this._flushText(true);
-          yield* this._startTag(buf.slice(i, end));
-          i = end;
+          this._flushText(true);
+          this._startTag(buf.slice(i, end));
         } else if (c === 47) { // '/'
           if (i + 2 >= len) break;
+          const gt = buf.indexOf('>', i + 2);
+          if (gt < 0) break;
+          end = gt + 1;
+          this._flushText(true);
           const c2 = buf.charCodeAt(i + 2);
-          const end = buf.indexOf('>', i + 2);
-          if (end < 0) break;
-          yield* this._flushText(true);
-          if (isLetter(c2)) yield* this._endTag(buf.slice(i, end + 1));
+          if (isLetter(c2)) this._endTag(buf.slice(i, end));
           else if (c2 === 62) this._emit('</>');
-          else yield* this._comment(buf.slice(i, end + 1), buf.slice(i + 2, end), true);
-          i = end + 1;
+          else this._comment(buf.slice(i, end), buf.slice(i + 2, gt));
         } else if (c === 33) { // '!'
-          if (len - i < 4 && !eof) break;
+          if (len - i < 4 && !this.eof) break;
           if (buf.startsWith('<!--', i)) {
-            let end = buf.indexOf('-->', i + 4);
-            let close = end + 3;
-            if (buf.startsWith('>', i + 4)) { end = i + 4; close = i + 5; } else if (buf.startsWith('->', i + 4)) { end = i + 4; close = i + 6; }
-            if (end < 0) break;
-            yield* this._flushText(true);
-            yield* this._comment(buf.slice(i, close), buf.slice(i + 4, end), false);
-            i = close;
+            let close;
+            let textEnd = buf.indexOf('-->', i + 4);
+            if (buf.startsWith('>', i + 4)) { textEnd = i + 4; close = i + 5; }
+            else if (buf.startsWith('->', i + 4)) { textEnd = i + 4; close = i + 6; }
+            else if (textEnd < 0) break;
+            else close = textEnd + 3;
+            end = close;
+            this._flushText(true);
+            this._comment(buf.slice(i, end), buf.slice(i + 4, textEnd));
           } else {
-            if (len - i < 9 && !eof) break;
-            const end = buf.indexOf('>', i);
-            if (end < 0) break;
-            yield* this._flushText(true);
-            if (/^<!doctype/i.test(buf.slice(i, i + 9))) yield* this._doctype(buf.slice(i, end + 1));
-            else yield* this._comment(buf.slice(i, end + 1), buf.slice(i + 2, end), true);
-            i = end + 1;
+            if (len - i < 9 && !this.eof) break;
+            const gt = buf.indexOf('>', i);
+            if (gt < 0) break;
+            end = gt + 1;
+            this._flushText(true);
+            if (/^<!doctype/i.test(buf.slice(i, i + 9))) this._doctype(buf.slice(i, end));
+            else this._comment(buf.slice(i, end), buf.slice(i + 2, gt));
           }
         } else if (c === 63) { // '?'
-          const end = buf.indexOf('>', i);
-          if (end < 0) break;
-          yield* this._flushText(true);
-          yield* this._comment(buf.slice(i, end + 1), buf.slice(i + 1, end), true);
-          i = end + 1;
+          const gt = buf.indexOf('>', i);
+          if (gt < 0) break;
+          end = gt + 1;
+          this._flushText(true);
+          this._comment(buf.slice(i, end), buf.slice(i + 1, gt));
         } else {
           this.pendingText += '<';
-          i++;
+          end = i + 1;
         }
+        i = end;
       }
-      buf = buf.slice(i);
-      if (eof) {
-        // An unfinished tag or comment at the end of the document is kept as text.
-        this.pendingText += buf;
-        buf = '';
-        yield* this._flushText(true);
-        while (this.top !== this.root) yield* this._close(this.top, null);
+      this.pos = i;
+      if (this.jobs.length) return true;
+      // The rest of the buffer is an unfinished token (or nothing): hand out the text so far.
+      if (this.eof) {
+        if (this.pos < len) { this.pendingText += buf.slice(this.pos); this.pos = len; }
+        this._flushText(true);
+        while (this.top !== this.root) this._close(this.top, null);
+        this.eof = false; // the end handlers run once
         const end = new DocumentEnd();
-        for (const h of this.dh) {
-          if (typeof h.end === 'function') { const r = h.end(end); if (isThenable(r)) yield r; }
-        }
-        this._emit(end._append);
-        this.ended = true;
-      } else {
-        yield* this._flushText(false);
+        this._job(this.docEnd, end, (e) => this._out(e._append));
+        return true;
       }
-      this.buf = buf;
+      this._flushText(false);
+      return this.jobs.length > 0;
+    }
+    // Inside script/style/...: returns the new position, or -1 to wait for more input.
+    _rawText(buf, i) {
+      const len = buf.length, tag = this.rawTag;
+      let k = -1, ambiguous = false;
+      if (tag !== 'plaintext') {
+        const re = rawEndPattern(tag);
+        re.lastIndex = i;
+        const m = re.exec(buf);
+        if (m) {
+          k = m.index;
+          // `</script` at the very end: the next chunk decides whether it is the end tag.
+          if (k + m[0].length === len && !this.eof) { ambiguous = true; k = -1; }
+        }
+      }
+      if (k >= 0) {
+        this.pendingText += buf.slice(i, k);
+        this.rawTag = null;
+        this._flushText(true);
+        return k;
+      }
+      // Keep back what could be the start of the closing tag.
+      let safe = len;
+      if (tag !== 'plaintext' && !this.eof) {
+        const lt = buf.lastIndexOf('<');
+        if (ambiguous || (lt >= i && len - lt <= tag.length + 2)) safe = Math.max(i, lt);
+      }
+      this.pendingText += buf.slice(i, safe);
+      this.pos = safe;
+      return -1;
     }
 
-    _textHandlers() {
-      let list = this.docText.length ? this.docText.map((h) => h.text.bind(h)) : null;
-      if (this.anyContentHandlers) {
-        const inner = [];
-        for (let e = this.top; e !== this.root; e = e.parent) if (e.contentText) inner.unshift(...e.contentText);
-        if (inner.length) list = (list || []).concat(inner);
+    _contentHandlers(key, doc) {
+      if (this.contentDepth === 0) return doc;
+      let list = null;
+      for (let e = this.top; e !== this.root; e = e.parent) {
+        if (e[key]) list = list ? e[key].concat(list) : e[key];
       }
-      return list;
+      return list ? doc.concat(list) : doc;
     }
-    *_flushText(last) {
+    _flushText(last) {
       const text = this.pendingText;
       if (text === '' && !(last && this.inText)) return;
       this.pendingText = '';
       this.inText = !last;
-      const handlers = this._textHandlers();
-      if (!handlers) { this._emit(text); return; }
-      const t = new TextChunk(text, last);
-      for (const h of handlers) { const r = h(t); if (isThenable(r)) yield r; }
-      this._emit(t._before);
-      if (t._replace !== null) this._emit(t._replace);
-      else if (!t._removed) this._emit(t.text);
-      this._emit(t._after);
+      const handlers = this._contentHandlers('contentText', this.docText);
+      if (handlers.length === 0) { this._emit(text); return; }
+      this._job(handlers, new TextChunk(text, last), this._finishMutable);
     }
-    *_comment(raw, text, bogus) {
-      let handlers = this.docComments.length ? this.docComments.map((h) => h.comments.bind(h)) : null;
-      if (this.anyContentHandlers) {
-        const inner = [];
-        for (let e = this.top; e !== this.root; e = e.parent) if (e.contentComments) inner.unshift(...e.contentComments);
-        if (inner.length) handlers = (handlers || []).concat(inner);
-      }
-      if (!handlers) { this._emit(raw); return; }
-      const c = new Comment(text);
-      for (const h of handlers) { const r = h(c); if (isThenable(r)) yield r; }
-      this._emit(c._before);
-      if (c._replace !== null) this._emit(c._replace);
-      else if (!c._removed) this._emit(c.text === text ? raw : '<!--' + c.text + '-->');
-      this._emit(c._after);
+    _comment(raw, text) {
+      const handlers = this._contentHandlers('contentComments', this.docComments);
+      if (handlers.length === 0) { this._emit(raw); return; }
+      this._job(handlers, new Comment(text, raw), this._finishMutable);
     }
-    *_doctype(raw) {
-      if (!this.docDoctype.length) { this._emit(raw); return; }
-      const d = new Doctype(raw);
-      for (const h of this.docDoctype) { const r = h.doctype(d); if (isThenable(r)) yield r; }
-      if (!d._removed) this._emit(raw);
+    _doctype(raw) {
+      if (this.docDoctype.length === 0) { this._emit(raw); return; }
+      this._job(this.docDoctype, new Doctype(raw), (d) => { if (!d._removed) this._out(raw); });
     }
 
-    *_startTag(raw) {
+    _startTag(raw) {
       let n = 1;
       while (n < raw.length) { const c = raw.charCodeAt(n); if (isWS(c) || c === 47 || c === 62) break; n++; }
       const name = raw.slice(1, n).toLowerCase();
       // Implicitly close an open sibling that this tag ends (p, li, td, ...).
       const top = this.top;
       if (top !== this.root && top.ns === NS_HTML) {
-        if ((CLOSES_SAME[name] && CLOSES_SAME[name].includes(top.name)) || (top.name === 'p' && CLOSES_P.has(name))) {
-          yield* this._close(top, null);
-        }
+        const closes = CLOSES_SAME[name];
+        if ((closes !== undefined && closes.includes(top.name)) || (top.name === 'p' && CLOSES_P.has(name))) this._close(top, null);
       }
       const parent = this.top;
       const ns = name === 'svg' ? NS_SVG : name === 'math' ? NS_MATH : parent.ns;
       // `/>` closes the tag unless the slash belongs to an unquoted attribute value (`href=/a/>`).
-      const selfClosingSyntax = raw.endsWith('/>') && !/=[\t\n\f\r ]*[^"'\t\n\f\r >][^\t\n\f\r >]*>$/.test(raw);
-      const el = new Element(name, raw, n, ns, selfClosingSyntax);
+      const selfClosing = raw.charCodeAt(raw.length - 2) === 47 && !/=[\t\n\f\r ]*[^"'\t\n\f\r >][^\t\n\f\r >]*>$/.test(raw);
+      const el = new Element(name, raw, n, ns, selfClosing);
       parent.childCount++;
-      const tc = parent.typeCounts || (parent.typeCounts = new Map());
-      const typeIndex = (tc.get(name) || 0) + 1;
-      tc.set(name, typeIndex);
-      const entry = { el, name, parent, childCount: 0, typeCounts: null, index: parent.childCount, typeIndex, contentText: null, contentComments: null, ns: name === 'foreignobject' ? NS_HTML : ns, suppressed: false };
+      let typeIndex = 0;
+      if (this.eh.length) {
+        const tc = parent.typeCounts || (parent.typeCounts = new Map());
+        typeIndex = (tc.get(name) || 0) + 1;
+        tc.set(name, typeIndex);
+      }
+      const entry = {
+        el, name, parent, childCount: 0, typeCounts: null, index: parent.childCount, typeIndex,
+        contentText: null, contentComments: null, ns: name === 'foreignobject' ? NS_HTML : ns, suppressed: false,
+      };
+      let fns = null;
       for (const h of this.eh) {
         if (!listMatches(h.selector, entry)) continue;
         const hs = h.handlers;
-        if (typeof hs.element === 'function') { const r = hs.element(el); if (isThenable(r)) yield r; }
+        if (typeof hs.element === 'function') (fns || (fns = [])).push(hs.element.bind(hs));
         if (typeof hs.text === 'function') (entry.contentText || (entry.contentText = [])).push(hs.text.bind(hs));
         if (typeof hs.comments === 'function') (entry.contentComments || (entry.contentComments = [])).push(hs.comments.bind(hs));
       }
-      this._emit(el._before);
-      if (el._replace !== null) this._emit(el._replace);
-      else if (!el._removed) this._emit(el._startTag());
-      if (!el._canHaveContent) { this._emit(el._after); return; }
-      if (!el._removed || el._keepContent) {
-        if (el._inner !== null) this._emit(el._inner);
-        else this._emit(el._prepend);
+      if (el._canHaveContent) {
+        this.top = entry;
+        if (entry.contentText || entry.contentComments) { entry.counted = true; this.contentDepth++; }
+        if (ns === NS_HTML && RAW_TEXT.has(name)) this.rawTag = name;
       }
-      const hideInner = el._inner !== null || (el._removed && !el._keepContent);
-      if (hideInner) { this.suppress++; entry.suppressed = true; }
-      this.top = entry;
-      if (ns === NS_HTML && RAW_TEXT.has(name)) this.rawTag = name;
+      if (fns === null) { el._plain = true; this._emit(raw); } else this._job(fns, el, () => this._finishStart(entry));
+    }
+    _finishStart(entry) {
+      const el = entry.el;
+      this._out(el._before);
+      if (el._replace !== null) this._out(el._replace);
+      else if (!el._removed) this._out(el._startTag());
+      if (!el._canHaveContent) { this._out(el._after); return; }
+      if (!el._removed || el._keepContent) this._out(el._inner !== null ? el._inner : el._prepend);
+      if (el._inner !== null || (el._removed && !el._keepContent)) { this.suppress++; entry.suppressed = true; }
     }
 
-    *_endTag(raw) {
+    _endTag(raw) {
       let n = 2;
       while (n < raw.length) { const c = raw.charCodeAt(n); if (isWS(c) || c === 47 || c === 62) break; n++; }
       const name = raw.slice(2, n).toLowerCase();
       let e = this.top;
       while (e !== this.root && e.name !== name) e = e.parent;
       if (e === this.root) { this._emit(raw); return; }
-      while (this.top !== e) yield* this._close(this.top, null);
-      yield* this._close(e, raw);
+      while (this.top !== e) this._close(this.top, null);
+      this._close(e, raw);
     }
     // Ends an open element; raw is its end tag, or null when it is closed implicitly.
-    *_close(entry, raw) {
+    _close(entry, raw) {
       const el = entry.el;
       this.top = entry.parent;
-      if (entry.suppressed) { this.suppress--; entry.suppressed = false; }
-      if (!el._removed || el._keepContent) { if (el._inner === null) this._emit(el._append); }
-      if (raw === null) { this._emit(el._after); return; }
+      if (entry.counted) this.contentDepth--;
+      if (el._plain) { if (raw !== null) this._emit(raw); return; }
+      const finish = (end) => {
+        if (entry.suppressed) { this.suppress--; entry.suppressed = false; }
+        if ((!el._removed || el._keepContent) && el._inner === null) this._out(el._append);
+        if (end !== null) {
+          this._out(end._before);
+          if (!el._removed && !end._removed) this._out(end.name === entry.name ? raw : '</' + end.name + '>');
+          this._out(end._after);
+        }
+        this._out(el._after);
+      };
+      if (raw === null) { this._later(finish, null); return; }
       const end = new EndTag(el._name);
-      if (el._endHandlers) {
-        for (const h of el._endHandlers) { const r = h(end); if (isThenable(r)) yield r; }
-      }
-      this._emit(end._before);
-      if (!el._removed && !end._removed) this._emit(end.name === entry.name ? raw : '</' + end.name + '>');
-      this._emit(end._after);
-      this._emit(el._after);
+      if (el._endHandlers) this._job(el._endHandlers, end, finish);
+      else this._later(finish, end);
     }
   }
-
   // ---- HTMLRewriter ------------------------------------------------------------------------------
   class HTMLRewriter {
     constructor() {

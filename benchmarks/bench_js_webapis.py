@@ -1,0 +1,120 @@
+"""Cost of edgenode's Web API scripts in mini-racer: evaluation time per file and HTMLRewriter throughput.
+
+Run: .venv/bin/python benchmarks/bench_js_webapis.py
+Prints medians (the machine is shared; single runs are noisy).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from pathlib import Path
+
+from py_mini_racer import MiniRacer
+
+import edgenode
+
+JS_DIR = Path(edgenode.__file__).parent / "handlers" / "js"
+LIBS = ["url", "encoding", "streams", "structured_clone", "htmlrewriter"]
+RUNS = 15
+
+
+def eval_cost(sources: list[str]) -> tuple[float, float]:
+    """Median ms to evaluate the sources in a fresh isolate, raw and net of one trivial eval."""
+    raw, base = [], []
+    for _ in range(RUNS):
+        mr = MiniRacer()
+        try:
+            t0 = time.perf_counter()
+            mr.eval("0")
+            t1 = time.perf_counter()
+            for src in sources:
+                mr.eval(src)
+            t2 = time.perf_counter()
+        finally:
+            mr.close()
+        base.append((t1 - t0) * 1000 / 1)
+        raw.append((t2 - t1) * 1000)
+    per_eval_overhead = statistics.median(base)
+    return statistics.median(raw), statistics.median(raw) - per_eval_overhead * len(sources)
+
+
+THROUGHPUT_JS = """
+globalThis.__bench = undefined;
+(async () => {
+  const block = '<div class="card"><h2 id="t%d">Title &amp; more</h2><p>Some <b>bold</b> text with a '
+    + '<a href="https://example.com/page?x=1">link</a> and an <img src="/img.png" alt="x"> image.</p>'
+    + '<!-- note --><ul><li>one</li><li>two</li></ul><script>var a = 1 < 2;</script></div>\\n';
+  let html = '<!DOCTYPE html><html><head><title>bench</title></head><body>';
+  while (html.length < (1 << 20)) html += block;
+  html += '</body></html>';
+  const bytes = new TextEncoder().encode(html);
+  const CHUNK = 16 << 10;
+  const results = {};
+  for (const [name, make] of Object.entries(MAKERS)) {
+    const times = [];
+    for (let run = 0; run < RUNS; run++) {
+      const t0 = Date.now();
+      let i = 0, out = 0;
+      const src = new ReadableStream({pull(c) { if (i >= bytes.length) c.close(); else { c.enqueue(bytes.subarray(i, i + CHUNK)); i += CHUNK; } }});
+      for await (const chunk of src.pipeThrough(make()._transformStream())) out += chunk.length;
+      times.push(Date.now() - t0);
+    }
+    times.sort((a, b) => a - b);
+    results[name] = {ms: times[times.length >> 1], mb: bytes.length / (1 << 20)};
+  }
+  __bench = JSON.stringify(results);
+})().catch(e => { __bench = JSON.stringify({error: String(e)}); });
+"""
+
+MAKERS_JS = """
+globalThis.RUNS = %d;
+globalThis.MAKERS = {
+  'no handlers': () => new HTMLRewriter(),
+  'a[href] setAttribute + h2 setInnerContent + document text': () => new HTMLRewriter()
+    .on('a[href]', {element(el) { el.setAttribute('rel', 'nofollow'); }})
+    .on('div.card > h2', {element(el) { el.setInnerContent('New'); }})
+    .onDocument({text(t) {}}),
+  'async element handler on every li': () => new HTMLRewriter().on('li', {async element(el) { await null; el.append('!'); }}),
+};
+"""
+
+
+def throughput() -> dict[str, dict[str, float]]:
+    mr = MiniRacer()
+    try:
+        for lib in ["encoding", "streams", "htmlrewriter"]:
+            mr.eval((JS_DIR / f"{lib}.js").read_text())
+        mr.eval(MAKERS_JS % 5)
+        mr.eval(THROUGHPUT_JS)
+        deadline = time.time() + 300
+        while time.time() < deadline:
+            raw = mr.eval("__bench === undefined ? '' : __bench")
+            if raw:
+                return json.loads(raw)
+            time.sleep(0.05)
+        raise TimeoutError("benchmark did not finish")
+    finally:
+        mr.close()
+
+
+def main() -> None:
+    print(f"evaluation in a fresh isolate, median of {RUNS} (ms; 'net' subtracts one trivial eval round trip)")
+    sources = {lib: (JS_DIR / f"{lib}.js").read_text() for lib in LIBS}
+    for lib, src in sources.items():
+        raw, net = eval_cost([src])
+        print(f"  {lib + '.js':22} {len(src.encode()) / 1024:6.1f} KB  {raw:6.2f} ms  net {net:6.2f} ms")
+    raw, net = eval_cost([" ;\n".join(sources.values())])
+    total = sum(len(s.encode()) for s in sources.values()) / 1024
+    print(f"  {'all five (one eval)':22} {total:6.1f} KB  {raw:6.2f} ms  net {net:6.2f} ms")
+    print("HTMLRewriter, 1 MiB document in 16 KiB chunks, median of 5 (in-isolate time)")
+    for name, r in throughput().items():
+        if "ms" in r:
+            print(f"  {name:58} {r['ms']:5d} ms  {r['mb'] / (r['ms'] / 1000):6.1f} MB/s")
+        else:
+            print(f"  {name}: {r}")
+
+
+if __name__ == "__main__":
+    main()
