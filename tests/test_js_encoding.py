@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsenv import JSEnv, JSError, js_str
+from py_mini_racer import JSEvalException
 
 
 @pytest.fixture(scope="module")
@@ -122,3 +123,24 @@ def test_base64_round_trip_matches_python(js: JSEnv, data: bytes) -> None:
     latin1 = data.decode("latin-1")
     got = js.value(f"(() => {{ const b = btoa({js_str(latin1)}); return [b, atob(b)]; }})()")
     assert got == [base64.b64encode(data).decode(), latin1]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    parts=st.lists(st.text(min_size=1, max_size=40) | st.binary(min_size=1, max_size=3), min_size=1, max_size=12),
+    cuts=st.lists(st.integers(0, 500), max_size=5),
+)
+def test_long_mixed_input_matches_python(js: JSEnv, parts: list[str | bytes], cuts: list[int]) -> None:
+    """Long chunks take the native fast path; mixed valid and invalid UTF-8 must still decode exactly."""
+    data = b"x" * 64 + b"".join(p.encode("utf-8", "surrogatepass") if isinstance(p, str) else p for p in parts)
+    assert decode_chunks(js, data, cuts, "utf-8", "{ignoreBOM: true}") == data.decode("utf-8", "replace")
+    fatal_ok = True
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        fatal_ok = False
+    if fatal_ok:
+        assert decode_chunks(js, data, cuts, "utf-8", "{fatal: true, ignoreBOM: true}") == data.decode()
+    else:
+        with pytest.raises(JSEvalException, match="TypeError: The encoded data was not valid"):
+            decode_chunks(js, data, cuts, "utf-8", "{fatal: true}")

@@ -80,10 +80,18 @@
     return [i, j];
   }
 
+  const NON_ASCII = /[^\x00-\x7f]/;
+  const HIGH_LATIN1 = /[\x80-\xff]/;
+
   class TextEncoder {
     get encoding() { return 'utf-8'; }
     encode(input = '') {
       const s = String(input);
+      if (!NON_ASCII.test(s)) { // the common case, checked natively by the regexp engine
+        const out = new Uint8Array(s.length);
+        for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+        return out;
+      }
       const out = new Uint8Array(utf8Length(s));
       utf8Write(s, out);
       return out;
@@ -107,8 +115,30 @@
   };
 
   function Utf8State(fatal) { this.fatal = fatal; this.need = 0; this.cp = 0; this.seen = 0; this.lower = 0x80; this.upper = 0xbf; }
-  // WHATWG utf-8 decoder algorithm (maximal-subpart replacement).
+  // Fast path, used when no sequence is pending: bytes -> latin1 string natively; pure ASCII is done,
+  // otherwise decodeURIComponent(escape(...)) decodes valid UTF-8 natively. Anything it rejects
+  // (and an incomplete sequence at the end) goes through the exact decoder below.
   Utf8State.prototype.decode = function (bytes, flush) {
+    const n = bytes.length;
+    if (this.need !== 0 || n < 64) return this.decodeExact(bytes, flush);
+    let end = n;
+    let j = n - 1;
+    while (j > 0 && j >= n - 3 && (bytes[j] & 0xc0) === 0x80) j--;
+    if (bytes[j] >= 0xc0) {
+      const seq = bytes[j] >= 0xf0 ? 4 : bytes[j] >= 0xe0 ? 3 : 2;
+      if (j + seq > n) end = j;
+    }
+    let latin1 = '';
+    for (let i = 0; i < end; i += 8192) latin1 += String.fromCharCode.apply(null, bytes.subarray(i, Math.min(i + 8192, end)));
+    let s;
+    if (!HIGH_LATIN1.test(latin1)) s = latin1;
+    else {
+      try { s = decodeURIComponent(escape(latin1)); } catch (_) { return this.decodeExact(bytes, flush); }
+    }
+    return end === n ? s : s + this.decodeExact(bytes.subarray(end), flush);
+  };
+  // WHATWG utf-8 decoder algorithm (maximal-subpart replacement).
+  Utf8State.prototype.decodeExact = function (bytes, flush) {
     const out = [];
     let { need, cp, seen, lower, upper } = this;
     const fatal = this.fatal;
