@@ -402,7 +402,12 @@
       this.top = this.root;
       this.contentDepth = 0; // open elements that carry text/comments handlers
       this.rawTag = null;
-      this.pendingText = '';
+      this.textStart = -1; // pending text is buf[textStart, textEnd)
+      this.textEnd = -1;
+      this.runStart = -1; // output not yet copied: buf[runStart, runEnd)
+      this.runEnd = -1;
+      this.ts = 0; // the current token is buf[ts, te)
+      this.te = 0;
       this.inText = false;
       this.busy = false;
       this.eof = false;
@@ -438,6 +443,7 @@
             while (job.next < fns.length) {
               const r = fns[job.next++](job.arg);
               if (r !== null && (typeof r === 'object' || typeof r === 'function') && typeof r.then === 'function') {
+                if (this.runStart >= 0) this._flushRun();
                 return Promise.resolve(r).then(() => this._continue(), (e) => this._fail(e));
               }
             }
@@ -450,12 +456,36 @@
         this._fail(e);
       }
       this.busy = false;
-      const s = this.out.join('');
+      if (this.runStart >= 0) this._flushRun();
+      const s = this.out.length === 1 ? this.out[0] : this.out.join('');
       this.out = [];
       return s;
     }
     // _out writes now (finishers run in order); _emit and _later wait for jobs queued before them.
-    _out(s) { if (this.suppress === 0 && s !== '') this.out.push(s); }
+    _out(s) {
+      if (this.suppress !== 0 || s === '') return;
+      if (this.runStart >= 0) this._flushRun();
+      this.out.push(s);
+    }
+    // Unchanged input goes out as ranges of buf, merged while contiguous, sliced once.
+    _copy(start, end) {
+      if (start === end) return;
+      if (this.jobs.length) { this.jobs.push(new Job(NO_FNS, this.buf.slice(start, end), this._outFn)); return; }
+      if (this.suppress !== 0) return;
+      if (this.runEnd === start) { this.runEnd = end; return; }
+      if (this.runStart >= 0) this._flushRun();
+      this.runStart = start;
+      this.runEnd = end;
+    }
+    _flushRun() {
+      this.out.push(this.buf.slice(this.runStart, this.runEnd));
+      this.runStart = this.runEnd = -1;
+    }
+    _addText(start, end) {
+      if (start === end) return;
+      if (this.textStart < 0) this.textStart = start;
+      this.textEnd = end;
+    }
     _emit(s) { if (this.jobs.length) this.jobs.push(new Job(NO_FNS, s, this._outFn)); else this._out(s); }
     _later(fn, arg) { if (this.jobs.length) this.jobs.push(new Job(NO_FNS, arg, fn)); else fn(arg); }
     _job(fns, arg, finish) { this.jobs.push(new Job(fns, arg, finish)); }
@@ -467,8 +497,8 @@
       while (i < len && this.jobs.length === 0) {
         if (this.rawTag !== null) { i = this._rawText(buf, i); if (i < 0) { i = this.pos; break; } continue; }
         const lt = buf.indexOf('<', i);
-        if (lt < 0) { this.pendingText += i === 0 ? buf : buf.slice(i); i = len; break; }
-        if (lt > i) this.pendingText += buf.slice(i, lt);
+        if (lt < 0) { this._addText(i, len); i = len; break; }
+        if (lt > i) this._addText(i, lt);
         i = lt;
         if (i + 1 >= len) break; // need the next character
         const c = buf.charCodeAt(i + 1);
@@ -476,6 +506,7 @@
         if (isLetter(c)) {
           end = scanTag(buf, i);
           if (end < 0) break;
+          this.ts = i; this.te = end;
           this._flushText(true);
           this._startTag(buf.slice(i, end));
         } else if (c === 47) { // '/'
@@ -483,10 +514,11 @@
           const gt = buf.indexOf('>', i + 2);
           if (gt < 0) break;
           end = gt + 1;
+          this.ts = i; this.te = end;
           this._flushText(true);
           const c2 = buf.charCodeAt(i + 2);
           if (isLetter(c2)) this._endTag(buf.slice(i, end));
-          else if (c2 === 62) this._emit('</>');
+          else if (c2 === 62) this._copy(this.ts, this.te);
           else this._comment(buf.slice(i, end), buf.slice(i + 2, gt));
         } else if (c === 33) { // '!'
           if (len - i < 4 && !this.eof) break;
@@ -498,6 +530,7 @@
             else if (textEnd < 0) break;
             else close = textEnd + 3;
             end = close;
+            this.ts = i; this.te = end;
             this._flushText(true);
             this._comment(buf.slice(i, end), buf.slice(i + 4, textEnd));
           } else {
@@ -505,6 +538,7 @@
             const gt = buf.indexOf('>', i);
             if (gt < 0) break;
             end = gt + 1;
+            this.ts = i; this.te = end;
             this._flushText(true);
             if (/^<!doctype/i.test(buf.slice(i, i + 9))) this._doctype(buf.slice(i, end));
             else this._comment(buf.slice(i, end), buf.slice(i + 2, gt));
@@ -513,10 +547,11 @@
           const gt = buf.indexOf('>', i);
           if (gt < 0) break;
           end = gt + 1;
+          this.ts = i; this.te = end;
           this._flushText(true);
           this._comment(buf.slice(i, end), buf.slice(i + 1, gt));
         } else {
-          this.pendingText += '<';
+          this._addText(i, i + 1);
           end = i + 1;
         }
         i = end;
@@ -525,7 +560,7 @@
       if (this.jobs.length) return true;
       // The rest of the buffer is an unfinished token (or nothing): hand out the text so far.
       if (this.eof) {
-        if (this.pos < len) { this.pendingText += buf.slice(this.pos); this.pos = len; }
+        if (this.pos < len) { this._addText(this.pos, len); this.pos = len; }
         this._flushText(true);
         while (this.top !== this.root) this._close(this.top, null);
         this.eof = false; // the end handlers run once
@@ -551,7 +586,7 @@
         }
       }
       if (k >= 0) {
-        this.pendingText += buf.slice(i, k);
+        this._addText(i, k);
         this.rawTag = null;
         this._flushText(true);
         return k;
@@ -562,7 +597,7 @@
         const lt = buf.lastIndexOf('<');
         if (ambiguous || (lt >= i && len - lt <= tag.length + 2)) safe = Math.max(i, lt);
       }
-      this.pendingText += buf.slice(i, safe);
+      this._addText(i, safe);
       this.pos = safe;
       return -1;
     }
@@ -576,21 +611,22 @@
       return list ? doc.concat(list) : doc;
     }
     _flushText(last) {
-      const text = this.pendingText;
-      if (text === '' && !(last && this.inText)) return;
-      this.pendingText = '';
+      const start = this.textStart, end = this.textEnd;
+      this.textStart = this.textEnd = -1;
+      if (start === end && !(last && this.inText)) return;
       this.inText = !last;
       const handlers = this._contentHandlers('contentText', this.docText);
-      if (handlers.length === 0) { this._emit(text); return; }
+      if (handlers.length === 0) { this._copy(start, end); return; }
+      const text = start === end ? '' : this.buf.slice(start, end);
       this._job(handlers, new TextChunk(text, last), this._finishMutable);
     }
     _comment(raw, text) {
       const handlers = this._contentHandlers('contentComments', this.docComments);
-      if (handlers.length === 0) { this._emit(raw); return; }
+      if (handlers.length === 0) { this._copy(this.ts, this.te); return; }
       this._job(handlers, new Comment(text, raw), this._finishMutable);
     }
     _doctype(raw) {
-      if (this.docDoctype.length === 0) { this._emit(raw); return; }
+      if (this.docDoctype.length === 0) { this._copy(this.ts, this.te); return; }
       this._job(this.docDoctype, new Doctype(raw), (d) => { if (!d._removed) this._out(raw); });
     }
 
@@ -633,7 +669,7 @@
         if (entry.contentText || entry.contentComments) { entry.counted = true; this.contentDepth++; }
         if (ns === NS_HTML && RAW_TEXT.has(name)) this.rawTag = name;
       }
-      if (fns === null) { el._plain = true; this._emit(raw); } else this._job(fns, el, () => this._finishStart(entry));
+      if (fns === null) { el._plain = true; this._copy(this.ts, this.te); } else this._job(fns, el, () => this._finishStart(entry));
     }
     _finishStart(entry) {
       const el = entry.el;
@@ -651,7 +687,7 @@
       const name = raw.slice(2, n).toLowerCase();
       let e = this.top;
       while (e !== this.root && e.name !== name) e = e.parent;
-      if (e === this.root) { this._emit(raw); return; }
+      if (e === this.root) { this._copy(this.ts, this.te); return; }
       while (this.top !== e) this._close(this.top, null);
       this._close(e, raw);
     }
@@ -660,7 +696,7 @@
       const el = entry.el;
       this.top = entry.parent;
       if (entry.counted) this.contentDepth--;
-      if (el._plain) { if (raw !== null) this._emit(raw); return; }
+      if (el._plain) { if (raw !== null) this._copy(this.ts, this.te); return; }
       const finish = (end) => {
         if (entry.suppressed) { this.suppress--; entry.suppressed = false; }
         if ((!el._removed || el._keepContent) && el._inner === null) this._out(el._append);
