@@ -383,7 +383,7 @@
   // Plain functions and explicit state instead of generators keep a cold isolate fast.
   const NO_FNS = [];
   class Job {
-    constructor(fns, arg, finish) { this.fns = fns; this.arg = arg; this.finish = finish; this.next = 0; }
+    constructor(fns, arg, finish) { this.fns = fns; this.arg = arg; this.finish = finish; this.next = 0; this.wait = null; }
   }
 
   class RewriterCore {
@@ -440,12 +440,15 @@
           while (this.jobs.length) {
             const job = this.jobs[0];
             const fns = job.fns;
-            while (job.next < fns.length) {
-              const r = fns[job.next++](job.arg);
-              if (r !== null && (typeof r === 'object' || typeof r === 'function') && typeof r.then === 'function') {
-                if (this.runStart >= 0) this._flushRun();
-                return Promise.resolve(r).then(() => this._continue(), (e) => this._fail(e));
-              }
+            let r = job.wait;
+            job.wait = null;
+            while (r === null && job.next < fns.length) {
+              r = fns[job.next++](job.arg);
+              if (r === null || (typeof r !== 'object' && typeof r !== 'function') || typeof r.then !== 'function') r = null;
+            }
+            if (r !== null) {
+              if (this.runStart >= 0) this._flushRun();
+              return Promise.resolve(r).then(() => this._continue(), (e) => this._fail(e));
             }
             this.jobs.shift();
             job.finish(job.arg);
@@ -488,7 +491,25 @@
     }
     _emit(s) { if (this.jobs.length) this.jobs.push(new Job(NO_FNS, s, this._outFn)); else this._out(s); }
     _later(fn, arg) { if (this.jobs.length) this.jobs.push(new Job(NO_FNS, arg, fn)); else fn(arg); }
-    _job(fns, arg, finish) { this.jobs.push(new Job(fns, arg, finish)); }
+    // Runs a token's handlers now when nothing is queued (the common, synchronous case); a handler
+    // returning a promise turns the rest into a queued job that waits for it.
+    _job(fns, arg, finish) {
+      if (this.jobs.length === 0) {
+        for (let k = 0; k < fns.length; k++) {
+          const r = fns[k](arg);
+          if (r !== null && (typeof r === 'object' || typeof r === 'function') && typeof r.then === 'function') {
+            const job = new Job(fns, arg, finish);
+            job.next = k + 1;
+            job.wait = r;
+            this.jobs.push(job);
+            return;
+          }
+        }
+        finish(arg);
+        return;
+      }
+      this.jobs.push(new Job(fns, arg, finish));
+    }
 
     // Consumes input until at least one job is queued; returns false when nothing more can be done.
     _step() {
