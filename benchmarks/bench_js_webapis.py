@@ -119,6 +119,42 @@ def throughput() -> dict[str, dict[str, float]]:
         mr.close()
 
 
+FLAT_MEMORY_JS = """
+globalThis.__flat = undefined;
+(async () => {
+  const block = new TextEncoder().encode('<div class="card"><h2>Title</h2><p>Some <b>bold</b> text <a href="/x">link</a></p><!-- c --></div>\\n'.repeat(160));
+  let sent = 0;
+  const src = new ReadableStream({pull(c) { if (sent >= (50 << 20)) c.close(); else { c.enqueue(block); sent += block.length; } }});
+  const rw = new HTMLRewriter().on('a[href]', {element(el) { el.setAttribute('rel', 'nofollow'); }}).on('h2', {text(t) {}});
+  const t0 = Date.now();
+  let out = 0;
+  for await (const chunk of src.pipeThrough(rw._transformStream())) out += chunk.length;
+  __flat = JSON.stringify({ms: Date.now() - t0, out});
+})().catch(e => { __flat = JSON.stringify({error: String(e)}); });
+"""
+
+
+def flat_memory(limit_mb: int = 24) -> str:
+    """Streams 50 MiB through HTMLRewriter under a small V8 heap limit: it only passes if memory stays flat."""
+    mr = MiniRacer()
+    try:
+        for lib in ["encoding", "streams", "htmlrewriter"]:
+            mr.eval((JS_DIR / f"{lib}.js").read_text())
+        mr.set_hard_memory_limit(limit_mb << 20)
+        mr.eval(FLAT_MEMORY_JS)
+        raw = mr.eval("__flat === undefined ? '' : __flat")
+        if not raw:
+            return "did not finish"
+        r = json.loads(raw)
+        if "error" in r:
+            return r["error"]
+        return f"50 MiB streamed under a {limit_mb} MB heap limit in {r['ms']} ms ({50 / (r['ms'] / 1000):.1f} MB/s), {r['out']} bytes out"
+    except Exception as e:  # JSOOMException: the rewriter held on to too much
+        return f"failed: {type(e).__name__}: {e}"
+    finally:
+        mr.close()
+
+
 def main() -> None:
     print(f"evaluation in a fresh isolate, median of {RUNS} (ms; 'net' subtracts one trivial eval round trip)")
     sources = {lib: (JS_DIR / f"{lib}.js").read_text() for lib in LIBS}
@@ -134,6 +170,7 @@ def main() -> None:
             print(f"  {name:78} {r['ms']:5d} ms  {r['mb'] / (max(r['ms'], 1) / 1000):6.1f} MB/s  (slowest {r['first']} ms)")
         else:
             print(f"  {name}: {r}")
+    print("memory:", flat_memory())
 
 
 if __name__ == "__main__":

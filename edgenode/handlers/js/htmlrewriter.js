@@ -24,7 +24,8 @@
  * Text: text, lastInTextNode, removed, before/after/replace/remove (text arrives in chunks; the
  * final chunk of a text node has lastInTextNode === true and may be empty).
  * Comment: text (settable), removed, before/after/replace/remove. Doctype: name, publicId,
- * systemId. DocumentEnd: append. Inserted content is HTML-escaped unless {html: true}.
+ * systemId, remove. DocumentEnd: append. Inserted content is HTML-escaped unless {html: true};
+ * content mutations of void elements (prepend/append/setInnerContent on <img>) are ignored.
  * `text`/`comments` handlers of an element selector see all text/comments inside the element.
  *
  * Tree building is simplified the way streaming rewriters must: void elements never open,
@@ -33,9 +34,11 @@
  * `<x/>` is self-closing only inside svg/math. Raw-text elements (script, style, xmp, iframe,
  * noembed, noframes, textarea, title, plaintext) are tokenized as HTML does: their content
  * is text up to the matching end tag. Attribute values and text are given raw (not entity-decoded).
- * Known gaps (vs lol-html): no `+`/`~` combinators, no `:last-child`-style lookahead pseudos,
- * no character encodings other than UTF-8, no Doctype/DocumentEnd mutation beyond append,
- * no memory limit setting.
+ * Known gaps (vs lol-html): no `:last-child`-style lookahead pseudo-classes,
+ * no character encodings other than UTF-8, no memory limit setting, and no `+`/`~` combinators.
+ *
+ * Speed: unchanged input is copied out as merged ranges of the chunk; synchronous handlers run
+ * inline, and only a handler that returns a promise makes the core queue the following tokens.
  *
  * Core without Response (used by tests and by the runtime): HTMLRewriter.prototype._transformStream()
  * returns a TransformStream of Uint8Array (or string) chunks to Uint8Array chunks, and
@@ -321,9 +324,9 @@
     }
     before(c, o) { this._before += content(c, o); return this; }
     after(c, o) { this._after = content(c, o) + this._after; return this; }
-    prepend(c, o) { this._checkContent(); this._prepend = content(c, o) + this._prepend; return this; }
-    append(c, o) { this._checkContent(); this._append += content(c, o); return this; }
-    setInnerContent(c, o) { this._checkContent(); this._inner = content(c, o); this._prepend = ''; this._append = ''; return this; }
+    prepend(c, o) { this._prepend = content(c, o) + this._prepend; return this; }
+    append(c, o) { this._append += content(c, o); return this; }
+    setInnerContent(c, o) { this._inner = content(c, o); this._prepend = ''; this._append = ''; return this; }
     replace(c, o) { this._replace = content(c, o); this._removed = true; return this; }
     remove() { this._replace = ''; this._removed = true; return this; }
     removeAndKeepContent() { this._keepContent = true; this._removed = true; return this; }
@@ -332,7 +335,6 @@
       if (typeof handler !== 'function') throw new TypeError('onEndTag handler must be a function');
       (this._endHandlers || (this._endHandlers = [])).push(handler);
     }
-    _checkContent() { /* content mutations on void elements are ignored, as lol-html does */ }
     _startTag() {
       if (!this._modified) return this._raw;
       let s = '<' + this._name;
@@ -681,9 +683,9 @@
       for (const h of this.eh) {
         if (!listMatches(h.selector, entry)) continue;
         const hs = h.handlers;
-        if (typeof hs.element === 'function') (fns || (fns = [])).push(hs.element.bind(hs));
-        if (typeof hs.text === 'function') (entry.contentText || (entry.contentText = [])).push(hs.text.bind(hs));
-        if (typeof hs.comments === 'function') (entry.contentComments || (entry.contentComments = [])).push(hs.comments.bind(hs));
+        if (hs.element !== undefined) (fns || (fns = [])).push(hs.element);
+        if (hs.text !== undefined) (entry.contentText || (entry.contentText = [])).push(hs.text);
+        if (hs.comments !== undefined) (entry.contentComments || (entry.contentComments = [])).push(hs.comments);
       }
       if (el._canHaveContent) {
         this.top = entry;
@@ -742,7 +744,9 @@
     }
     on(selector, handlers) {
       if (handlers == null || typeof handlers !== 'object') throw new TypeError('HTMLRewriter.on: handlers must be an object');
-      this._element.push({ selector: parseSelector(selector), handlers });
+      const bound = {};
+      for (const k of ['element', 'text', 'comments']) if (typeof handlers[k] === 'function') bound[k] = handlers[k].bind(handlers);
+      this._element.push({ selector: parseSelector(selector), handlers: bound });
       return this;
     }
     onDocument(handlers) {

@@ -7,10 +7,10 @@
  * arrays and DataView (views sharing one buffer still share the cloned buffer), Error types (name,
  * message, cause, stack), shared and cyclic references. `transfer` of ArrayBuffers detaches the
  * source (via ArrayBuffer.prototype.transfer).
- * Throws DataCloneError (a DOMException when globalThis.DOMException exists, else an Error with that
- * name) for functions, symbols, WeakMap/WeakSet/WeakRef, Promise, and class instances that are
- * platform objects we do not know (they are cloned as plain objects, as browsers do for ordinary
- * JS classes).
+ * Instances of ordinary JS classes are cloned as plain objects (own enumerable properties), as
+ * browsers do. Throws DataCloneError (a DOMException when globalThis.DOMException exists, else an
+ * Error with that name) for functions, symbols, WeakMap/WeakSet/WeakRef, Promise, generators and
+ * DOMException objects.
  * Known gaps: Blob/File/ImageData and other platform objects; SharedArrayBuffer is shared, not copied.
  */
 (function () {

@@ -839,9 +839,6 @@
     if (s === '') stripTrailingSpaces(u);
   }
 
-  for (const C of [URL, URLSearchParams]) {
-    for (const k of [REC, PARAMS, LINK, LIST]) Object.defineProperty(C.prototype, k, { value: null, writable: true });
-  }
   Object.defineProperty(g, 'URL', { value: URL, writable: true, configurable: true, enumerable: false });
   Object.defineProperty(g, 'URLSearchParams', { value: URLSearchParams, writable: true, configurable: true, enumerable: false });
 })();
