@@ -312,3 +312,22 @@ def test_pipelines_preserve_order(js: JSEnv, chunks: list[str], hwms: list[int],
         """
     )
     assert got == chunks
+
+
+def test_disturbed_flag_for_body_used(js: JSEnv) -> None:
+    got = js.run(
+        """
+        const fresh = ReadableStream.from(['a']);
+        const read = ReadableStream.from(['a']);
+        await read.getReader().read();
+        const piped = ReadableStream.from(['a']);
+        await collect(piped.pipeThrough(new TransformStream()));
+        const cancelled = ReadableStream.from(['a']);
+        await cancelled.cancel();
+        const marked = new ReadableStream();
+        marked.__disturbed = true;
+        return [fresh.__disturbed, read.__disturbed, piped.__disturbed, piped.locked, cancelled.__disturbed, marked.__disturbed,
+                Object.keys(fresh).includes('__disturbed')];
+        """
+    )
+    assert got == [False, True, True, False, True, True, False]

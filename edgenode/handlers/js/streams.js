@@ -12,6 +12,8 @@
  * pipeTo() with preventClose/preventAbort/preventCancel/signal; pipeThrough(); async iteration
  * (values({preventCancel})); ReadableStream.from(iterable | async iterable).
  * Everything is driven by promise microtasks only (no timers).
+ * Runtime hook (not standard): `stream.__disturbed` is true once the stream was read from,
+ * piped or cancelled (the spec's [[disturbed]]), for Request/Response `bodyUsed`.
  * Known gaps: {type: 'bytes'} streams are accepted but behave as default streams (no BYOB reader,
  * getReader({mode: 'byob'}) throws TypeError); no transferable streams; error messages differ
  * from browsers' wording; a stream erroring while a write is in flight errors immediately rather
@@ -226,8 +228,13 @@
         },
       }, { highWaterMark: 0 });
     }
+    // Not standard: the spec's [[disturbed]] flag (read from or cancelled), for Request/Response
+    // bodyUsed in the handler runtime. Assigning a truthy value marks the stream disturbed.
+    get __disturbed() { return this[RS].disturbed; }
+    set __disturbed(v) { if (v) this[RS].disturbed = true; }
     get [Symbol.toStringTag]() { return 'ReadableStream'; }
   }
+  Object.defineProperty(ReadableStream.prototype, '__disturbed', { enumerable: false });
   const AsyncIteratorProto = Object.getPrototypeOf(Object.getPrototypeOf(async function* () {}).prototype);
 
   class ReadableStreamDefaultReader {
