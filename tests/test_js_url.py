@@ -212,6 +212,9 @@ def test_idna_to_ascii(js: JSEnv) -> None:
     assert js.value("new URL('http://例え.テスト/').hostname") == "xn--r8jz45g.xn--zckzah"
     assert js.value("new URL('http://ÄÖÜ.com/').hostname") == "xn--4ca0bs.com"
     assert js.value("new URL('http://a\u3002b.com/').hostname") == "a.b.com"
+    # xn-- labels must be valid Punycode of non-ASCII text.
+    assert js.value("[URL.canParse('http://xn--bcher-kva.example/'), URL.canParse('http://xn--/'), URL.canParse('http://xn--a/'), URL.canParse('http://a.xn--9/')]") == [
+        True, False, False, False]
 
 
 @pytest.mark.parametrize(

@@ -152,6 +152,41 @@
     return out;
   }
 
+  // RFC 3492 decoding, only to validate `xn--` labels: returns false for malformed input.
+  function punycodeValid(input) {
+    const base = 36, tMin = 1, tMax = 26, skew = 38, damp = 700;
+    if (input === '' || /[^\x00-\x7f]/.test(input)) return false;
+    const dash = input.lastIndexOf('-');
+    let out = dash > 0 ? dash : 0;
+    let n = 128, i = 0, bias = 72;
+    for (let pos = dash > 0 ? dash + 1 : 0; pos < input.length;) {
+      const oldi = i;
+      for (let w = 1, k = base; ; k += base) {
+        if (pos >= input.length) return false;
+        const c = input.charCodeAt(pos++);
+        const digit = c >= 48 && c <= 57 ? c - 22 : c >= 65 && c <= 90 ? c - 65 : c >= 97 && c <= 122 ? c - 97 : base;
+        if (digit >= base) return false;
+        i += digit * w;
+        if (i > 0x7fffffff) return false;
+        const t = k <= bias ? tMin : k >= bias + tMax ? tMax : k - bias;
+        if (digit < t) break;
+        w *= base - t;
+      }
+      out++;
+      let delta = oldi === 0 ? Math.floor((i - oldi) / damp) : (i - oldi) >> 1;
+      delta += Math.floor(delta / out);
+      let k = 0;
+      while (delta > ((base - tMin) * tMax) >> 1) { delta = Math.floor(delta / (base - tMin)); k += base; }
+      bias = k + Math.floor(((base - tMin + 1) * delta) / (delta + skew));
+      n += Math.floor(i / out);
+      i %= out;
+      // Inserted code points must be non-ASCII and not controls or surrogates.
+      if (n > 0x10ffff || n < 0xa0 || (n >= 0xd800 && n <= 0xdfff)) return false;
+      i++;
+    }
+    return true;
+  }
+
   // UTS #46 ToASCII, approximated with Unicode normalisation (see the header).
   const IDNA_IGNORED = /[\u00ad\u034f\u180b-\u180d\u200b\u2060\ufe00-\ufe0f\ufeff]/g;
   function domainToASCII(domain) {
@@ -161,6 +196,9 @@
       if (d.indexOf('\ufffd') >= 0) return null;
       d = d.split('.').map((label) => (/[^\x00-\x7f]/.test(label) ? 'xn--' + punycodeEncode(label) : label)).join('.');
     } else d = d.toLowerCase();
+    if (d.indexOf('xn--') >= 0) {
+      for (const label of d.split('.')) if (label.startsWith('xn--') && !punycodeValid(label.slice(4))) return null;
+    }
     return d === '' ? null : d;
   }
 
