@@ -61,7 +61,7 @@ def test_no_handlers_is_identity(js: JSEnv) -> None:
 def test_element_mutations(js: JSEnv) -> None:
     html = '<div><p id="a" class="x y">text</p><img src=a.png><span>keep</span></div>'
     cases = {
-        "el.setAttribute('data-x', 'a\"b&c')": '<div><p id="a" class="x y" data-x="a&quot;b&amp;c">text</p><img src=a.png><span>keep</span></div>',
+        "el.setAttribute('data-x', 'a\"b&c')": '<div><p id="a" class="x y" data-x="a&quot;b&c">text</p><img src=a.png><span>keep</span></div>',
         "el.removeAttribute('class')": '<div><p id="a">text</p><img src=a.png><span>keep</span></div>',
         "el.tagName = 'section'": '<div><section id="a" class="x y">text</section><img src=a.png><span>keep</span></div>',
         "el.before('<b>'); el.before('2')": '<div>&lt;b&gt;2<p id="a" class="x y">text</p><img src=a.png><span>keep</span></div>',
@@ -69,12 +69,19 @@ def test_element_mutations(js: JSEnv) -> None:
         "el.prepend('A'); el.prepend('B'); el.append('Y'); el.append('Z')": '<div><p id="a" class="x y">BAtextYZ</p><img src=a.png><span>keep</span></div>',
         "el.setInnerContent('<em>new</em>', {html: true})": '<div><p id="a" class="x y"><em>new</em></p><img src=a.png><span>keep</span></div>',
         "el.setInnerContent('1 < 2')": '<div><p id="a" class="x y">1 &lt; 2</p><img src=a.png><span>keep</span></div>',
+        "el.append('x'); el.setInnerContent('new'); el.prepend('<'); el.append('>')": '<div><p id="a" class="x y">&lt;new&gt;</p><img src=a.png><span>keep</span></div>',
         "el.replace('<hr>', {html: true})": "<div><hr><img src=a.png><span>keep</span></div>",
         "el.remove()": "<div><img src=a.png><span>keep</span></div>",
         "el.removeAndKeepContent()": "<div>text<img src=a.png><span>keep</span></div>",
     }
     for code, expected in cases.items():
         assert rw(js, f".on('p', {{element(el) {{ {code}; }}}})", html) == expected, code
+
+
+def test_modified_tags_keep_attribute_values_as_written(js: JSEnv) -> None:
+    html = """<a href="/?a=1&amp;b=2" title='say "hi"' data-x=plain hidden>x</a>"""
+    out = rw(js, ".on('a', {element(el) { el.setAttribute('rel', 'nofollow'); }})", html)
+    assert out == '<a href="/?a=1&amp;b=2" title="say &quot;hi&quot;" data-x="plain" hidden rel="nofollow">x</a>'
 
 
 def test_element_properties(js: JSEnv) -> None:

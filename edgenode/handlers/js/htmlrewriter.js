@@ -338,7 +338,8 @@
     _startTag() {
       if (!this._modified) return this._raw;
       let s = '<' + this._name;
-      for (const [n, v, has] of this._list()) s += has ? ` ${n}="${v.replace(/&/g, '&amp;').replace(/"/g, '&quot;')}"` : ' ' + n;
+      // Values are kept raw (entities as written), so only the quote needs escaping, as lol-html does.
+      for (const [n, v, has] of this._list()) s += has ? ` ${n}="${v.replace(/"/g, '&quot;')}"` : ' ' + n;
       return s + (this._selfClosing ? ' />' : '>');
     }
   }
@@ -700,7 +701,8 @@
       if (el._replace !== null) this._out(el._replace);
       else if (!el._removed) this._out(el._startTag());
       if (!el._canHaveContent) { this._out(el._after); return; }
-      if (!el._removed || el._keepContent) this._out(el._inner !== null ? el._inner : el._prepend);
+      // setInnerContent() dropped earlier prepend/append calls; later ones wrap the new content.
+      if (!el._removed || el._keepContent) { this._out(el._prepend); if (el._inner !== null) this._out(el._inner); }
       if (el._inner !== null || (el._removed && !el._keepContent)) { this.suppress++; entry.suppressed = true; }
     }
 
@@ -722,7 +724,7 @@
       if (el._plain) { if (raw !== null) this._copy(this.ts, this.te); return; }
       const finish = (end) => {
         if (entry.suppressed) { this.suppress--; entry.suppressed = false; }
-        if ((!el._removed || el._keepContent) && el._inner === null) this._out(el._append);
+        if (!el._removed || el._keepContent) this._out(el._append);
         if (end !== null) {
           this._out(end._before);
           if (!el._removed && !end._removed) this._out(end.name === entry.name ? raw : '</' + end.name + '>');
