@@ -21,16 +21,17 @@
  * namespaceURI, removed, selfClosing, canHaveContent, getAttribute/hasAttribute/setAttribute/
  * removeAttribute, before/after/prepend/append/replace/setInnerContent(content, {html}),
  * remove, removeAndKeepContent, onEndTag(handler) (EndTag: name, before, after, remove).
- * Text: text, lastInTextNode, removed, before/after/replace/remove (text arrives in chunks; the
- * final chunk of a text node has lastInTextNode === true and may be empty).
+ * Text: text, lastInTextNode, removed, before/after/replace/remove (text arrives in chunks, each
+ * with lastInTextNode === false; the end of a text node is an extra empty chunk with
+ * lastInTextNode === true, as in lol-html).
  * Comment: text (settable), removed, before/after/replace/remove. Doctype: name, publicId,
  * systemId, remove. DocumentEnd: append. Inserted content is HTML-escaped unless {html: true};
  * content mutations of void elements (prepend/append/setInnerContent on <img>) are ignored.
  * `text`/`comments` handlers of an element selector see all text/comments inside the element.
  *
- * Tree building is simplified the way streaming rewriters must: void elements never open,
- * an end tag closes the nearest open element of that name (and implicitly the ones above it), a
- * start tag of p/li/dt/dd/option/tr/td/th closes an open sibling of the same kind, and
+ * Tree building is the streaming one lol-html uses: void elements never open, an end tag closes
+ * the nearest open element of that name (and implicitly the ones above it), there is no other
+ * implicit closing (an unclosed `<p>` contains the rest of the document, as on Cloudflare), and
  * `<x/>` is self-closing only inside svg/math. Raw-text elements (script, style, xmp, iframe,
  * noembed, noframes, textarea, title, plaintext) are tokenized as HTML does: their content
  * is text up to the matching end tag. Attribute values and text are given raw (not entity-decoded).
@@ -208,8 +209,6 @@
   const content = (c, opts) => (opts && opts.html ? String(c) : escapeContent(c));
   const VOID = new Set(['area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'keygen', 'link', 'meta', 'param', 'source', 'track', 'wbr']);
   const RAW_TEXT = new Set(['script', 'style', 'xmp', 'iframe', 'noembed', 'noframes', 'textarea', 'title', 'plaintext']);
-  const CLOSES_SAME = { p: ['p'], li: ['li'], dt: ['dt', 'dd'], dd: ['dt', 'dd'], option: ['option'], tr: ['tr', 'td', 'th'], td: ['td', 'th'], th: ['td', 'th'] };
-  const CLOSES_P = new Set(['address', 'article', 'aside', 'blockquote', 'details', 'div', 'dl', 'fieldset', 'figcaption', 'figure', 'footer', 'form', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'header', 'hgroup', 'hr', 'main', 'menu', 'nav', 'ol', 'p', 'pre', 'section', 'table', 'ul']);
   const NS_HTML = 'http://www.w3.org/1999/xhtml', NS_SVG = 'http://www.w3.org/2000/svg', NS_MATH = 'http://www.w3.org/1998/Math/MathML';
   const isWS = (c) => c === 32 || c === 9 || c === 10 || c === 12 || c === 13;
   const isLetter = (c) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
@@ -237,10 +236,10 @@
     }
     return -1;
   }
-  // Parses the attributes of a raw start tag into [[name, value, hasValue]].
+  // Parses the attributes of a raw start tag into [[name, value, hasValue, sourceText]]; duplicates
+  // are kept, as lol-html keeps them.
   function parseAttrs(raw, from) {
     const out = [];
-    const seen = new Set();
     const len = raw.length - 1; // stop before '>'
     let i = from;
     while (i < len) {
@@ -248,6 +247,7 @@
       if (isWS(c) || c === 47) { i++; continue; }
       let j = i + 1;
       while (j < len) { c = raw.charCodeAt(j); if (isWS(c) || c === 47 || c === 61) break; j++; }
+      const begin = i;
       const name = raw.slice(i, j).toLowerCase();
       i = j;
       while (i < len && isWS(raw.charCodeAt(i))) i++;
@@ -268,7 +268,8 @@
           i = j;
         }
       }
-      if (!seen.has(name)) { seen.add(name); out.push([name, value, has]); }
+      if (!has) i = j;
+      out.push([name, value, has, raw.slice(begin, i)]);
     }
     return out;
   }
@@ -285,7 +286,7 @@
 
   class Element {
     constructor(name, raw, nameEnd, ns, selfClosingSyntax) {
-      this._name = name; this._raw = raw; this._nameEnd = nameEnd; this._ns = ns;
+      this._name = name; this._outName = raw.slice(1, nameEnd); this._renamed = false; this._raw = raw; this._nameEnd = nameEnd; this._ns = ns;
       this._attrs = null; this._modified = false; this._selfClosing = selfClosingSyntax;
       this._before = ''; this._after = ''; this._prepend = ''; this._append = '';
       this._inner = null; this._replace = null; this._removed = false; this._keepContent = false;
@@ -293,7 +294,7 @@
     }
     _list() { if (this._attrs === null) this._attrs = parseAttrs(this._raw, this._nameEnd); return this._attrs; }
     get tagName() { return this._name; }
-    set tagName(v) { this._name = String(v).toLowerCase(); this._modified = true; }
+    set tagName(v) { this._outName = String(v); this._name = this._outName.toLowerCase(); this._renamed = true; this._modified = true; }
     get namespaceURI() { return this._ns; }
     get attributes() { return this._list().map((a) => [a[0], a[1]])[Symbol.iterator](); }
     get removed() { return this._removed; }
@@ -311,15 +312,15 @@
       const v = String(value);
       const list = this._list();
       const a = list.find((x) => x[0] === n);
-      if (a) { a[1] = v; a[2] = true; } else list.push([n, v, true]);
+      if (a) { a[1] = v; a[2] = true; a[3] = null; } else list.push([n, v, true, null]);
       this._modified = true;
       return this;
     }
     removeAttribute(name) {
       const n = String(name).toLowerCase();
       const list = this._list();
-      const i = list.findIndex((x) => x[0] === n);
-      if (i >= 0) { list.splice(i, 1); this._modified = true; }
+      const kept = list.filter((x) => x[0] !== n);
+      if (kept.length !== list.length) { this._attrs = kept; this._modified = true; }
       return this;
     }
     before(c, o) { this._before += content(c, o); return this; }
@@ -327,19 +328,22 @@
     prepend(c, o) { this._prepend = content(c, o) + this._prepend; return this; }
     append(c, o) { this._append += content(c, o); return this; }
     setInnerContent(c, o) { this._inner = content(c, o); this._prepend = ''; this._append = ''; return this; }
-    replace(c, o) { this._replace = content(c, o); this._removed = true; return this; }
-    remove() { this._replace = ''; this._removed = true; return this; }
+    replace(c, o) { this._replace = content(c, o); this._removed = true; this._keepContent = false; return this; }
+    remove() { this._replace = ''; this._removed = true; this._keepContent = false; return this; }
     removeAndKeepContent() { this._keepContent = true; this._removed = true; return this; }
     onEndTag(handler) {
-      if (!this._canHaveContent) throw new TypeError('No end tag.');
+      if (!this._canHaveContent) throw new TypeError('Parser error: No end tag.');
       if (typeof handler !== 'function') throw new TypeError('onEndTag handler must be a function');
       (this._endHandlers || (this._endHandlers = [])).push(handler);
     }
     _startTag() {
       if (!this._modified) return this._raw;
-      let s = '<' + this._name;
-      // Values are kept raw (entities as written), so only the quote needs escaping, as lol-html does.
-      for (const [n, v, has] of this._list()) s += has ? ` ${n}="${v.replace(/"/g, '&quot;')}"` : ' ' + n;
+      let s = '<' + this._outName;
+      // Untouched attributes keep their source text; values are raw (entities as written), so a
+      // changed value only needs its quotes escaped, as lol-html does.
+      for (const [n, v, has, src] of this._list()) {
+        s += src !== null ? ' ' + src : has ? ` ${n}="${v.replace(/"/g, '&quot;')}"` : ' ' + n;
+      }
       return s + (this._selfClosing ? ' />' : '>');
     }
   }
@@ -352,7 +356,11 @@
     constructor(text, last) { super(); this.text = text; this.lastInTextNode = last; }
   }
   class Comment extends Mutations {
-    constructor(text, raw) { super(); this.text = text; this._orig = text; this._raw = raw; }
+    constructor(text, raw) { super(); this._text = text; this._raw = raw; this._changed = false; }
+    get text() { return this._text; }
+    // Any assignment re-serializes the comment (so `<!-->` and `<?x?>` become `<!---->` and
+    // `<!--?x?-->`), as lol-html does.
+    set text(v) { this._text = String(v); this._changed = true; }
   }
   class Doctype {
     constructor(raw) {
@@ -421,7 +429,7 @@
       this._finishMutable = (t) => {
         this._out(t._before);
         if (t._replace !== null) this._out(t._replace);
-        else if (!t._removed) this._out(t._raw === undefined ? t.text : t.text === t._orig ? t._raw : '<!--' + t.text + '-->');
+        else if (!t._removed) this._out(t._raw === undefined ? t.text : t._changed ? '<!--' + t._text + '-->' : t._raw);
         this._out(t._after);
       };
     }
@@ -586,7 +594,9 @@
       if (this.eof) {
         if (this.pos < len) { this._addText(this.pos, len); this.pos = len; }
         this._flushText(true);
-        while (this.top !== this.root) this._close(this.top, null);
+        // Elements never closed get no end: their append/after/onEndTag do not apply (as lol-html).
+        this.top = this.root;
+        this.contentDepth = 0;
         this.eof = false; // the end handlers run once
         const end = new DocumentEnd();
         this._job(this.docEnd, end, (e) => this._out(e._append));
@@ -632,17 +642,26 @@
       for (let e = this.top; e !== this.root; e = e.parent) {
         if (e[key]) list = list ? e[key].concat(list) : e[key];
       }
-      return list ? doc.concat(list) : doc;
+      if (list === null) return doc;
+      // A selector matching several open ancestors still calls its handler once per chunk.
+      return doc.concat(list.length > 1 ? [...new Set(list)] : list);
     }
     _flushText(last) {
       const start = this.textStart, end = this.textEnd;
       this.textStart = this.textEnd = -1;
       if (start === end && !(last && this.inText)) return;
-      this.inText = !last;
       const handlers = this._contentHandlers('contentText', this.docText);
-      if (handlers.length === 0) { this._copy(start, end); return; }
-      const text = start === end ? '' : this.buf.slice(start, end);
-      this._job(handlers, new TextChunk(text, last), this._finishMutable);
+      if (handlers.length === 0) { this._copy(start, end); this.inText = !last; return; }
+      // As lol-html does: text goes out in chunks with lastInTextNode false, and the end of the
+      // text node is reported by an extra empty chunk with lastInTextNode true.
+      if (start !== end) {
+        this._job(handlers, new TextChunk(this.buf.slice(start, end), false), this._finishMutable);
+        this.inText = true;
+      }
+      if (last && this.inText) {
+        this.inText = false;
+        this._job(handlers, new TextChunk('', true), this._finishMutable);
+      }
     }
     _comment(raw, text) {
       const handlers = this._contentHandlers('contentComments', this.docComments);
@@ -658,12 +677,6 @@
       let n = 1;
       while (n < raw.length) { const c = raw.charCodeAt(n); if (isWS(c) || c === 47 || c === 62) break; n++; }
       const name = raw.slice(1, n).toLowerCase();
-      // Implicitly close an open sibling that this tag ends (p, li, td, ...).
-      const top = this.top;
-      if (top !== this.root && top.ns === NS_HTML) {
-        const closes = CLOSES_SAME[name];
-        if ((closes !== undefined && closes.includes(top.name)) || (top.name === 'p' && CLOSES_P.has(name))) this._close(top, null);
-      }
       const parent = this.top;
       const ns = name === 'svg' ? NS_SVG : name === 'math' ? NS_MATH : parent.ns;
       // `/>` closes the tag unless the slash belongs to an unquoted attribute value (`href=/a/>`).
@@ -706,6 +719,10 @@
       if (el._inner !== null || (el._removed && !el._keepContent)) { this.suppress++; entry.suppressed = true; }
     }
 
+    // An end tag closes the nearest open element of its name and, as in lol-html, is also the end
+    // tag of the elements still open inside it. Like lol-html, each of them sees its own EndTag
+    // (a rename carries over to the next), the last one's append/after/end mutations are the ones
+    // applied, and removing any of them removes the tag.
     _endTag(raw) {
       let n = 2;
       while (n < raw.length) { const c = raw.charCodeAt(n); if (isWS(c) || c === 47 || c === 62) break; n++; }
@@ -713,31 +730,40 @@
       let e = this.top;
       while (e !== this.root && e.name !== name) e = e.parent;
       if (e === this.root) { this._copy(this.ts, this.te); return; }
-      while (this.top !== e) this._close(this.top, null);
-      this._close(e, raw);
-    }
-    // Ends an open element; raw is its end tag, or null when it is closed implicitly.
-    _close(entry, raw) {
-      const el = entry.el;
-      this.top = entry.parent;
-      if (entry.counted) this.contentDepth--;
-      if (el._plain) { if (raw !== null) this._copy(this.ts, this.te); return; }
-      const finish = (end) => {
-        if (entry.suppressed) { this.suppress--; entry.suppressed = false; }
+      const closed = [];
+      let plain = true;
+      for (let x = this.top; ; x = x.parent) {
+        closed.push(x);
+        if (x.counted) this.contentDepth--;
+        if (!x.el._plain) plain = false;
+        if (x === e) break;
+      }
+      this.top = e.parent;
+      if (plain) { this._copy(this.ts, this.te); return; }
+      let current = name, last = null, lastEnd = null, dropTag = false;
+      for (const x of closed) {
+        const el = x.el;
+        if (el._plain) continue;
+        if (el._removed) dropTag = true;
+        const end = new EndTag(null);
+        last = x;
+        lastEnd = end;
+        this._later(() => { end.name = el._renamed ? el._outName : current; }, null);
+        if (el._endHandlers) this._job(el._endHandlers, end, () => { current = end.name; });
+        else this._later(() => { current = end.name; }, null);
+      }
+      this._later(() => {
+        for (const x of closed) if (x.suppressed) { this.suppress--; x.suppressed = false; }
+        const el = last.el;
         if (!el._removed || el._keepContent) this._out(el._append);
-        if (end !== null) {
-          this._out(end._before);
-          if (!el._removed && !end._removed) this._out(end.name === entry.name ? raw : '</' + end.name + '>');
-          this._out(end._after);
-        }
+        this._out(lastEnd._before);
+        if (!dropTag && !lastEnd._removed) this._out(lastEnd.name === name ? raw : '</' + lastEnd.name + '>');
+        this._out(lastEnd._after);
         this._out(el._after);
-      };
-      if (raw === null) { this._later(finish, null); return; }
-      const end = new EndTag(el._name);
-      if (el._endHandlers) this._job(el._endHandlers, end, finish);
-      else this._later(finish, end);
+      }, null);
     }
   }
+
   // ---- HTMLRewriter ------------------------------------------------------------------------------
   class HTMLRewriter {
     constructor() {
