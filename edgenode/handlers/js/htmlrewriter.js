@@ -385,6 +385,7 @@
     if (!re) { re = new RegExp('</' + tag + '(?=[\\t\\n\\f\\r />]|$)', 'gi'); RAW_END.set(tag, re); }
     return re;
   }
+  const noop = () => {};
   const isThenable = (r) => r !== null && (typeof r === 'object' || typeof r === 'function') && typeof r.then === 'function';
 
   // ---- the streaming core ------------------------------------------------------------------------
@@ -720,9 +721,7 @@
     }
 
     // An end tag closes the nearest open element of its name and, as in lol-html, is also the end
-    // tag of the elements still open inside it. Like lol-html, each of them sees its own EndTag
-    // (a rename carries over to the next), the last one's append/after/end mutations are the ones
-    // applied, and removing any of them removes the tag.
+    // tag of the elements still open inside it; removing any of them removes the tag.
     _endTag(raw) {
       let n = 2;
       while (n < raw.length) { const c = raw.charCodeAt(n); if (isWS(c) || c === 47 || c === 62) break; n++; }
@@ -740,26 +739,31 @@
       }
       this.top = e.parent;
       if (plain) { this._copy(this.ts, this.te); return; }
-      let current = name, last = null, lastEnd = null, dropTag = false;
+      // One EndTag token. Going inward-out, each element that has append/after content sets the
+      // token's before/after to it (replacing what an inner element set, as lol-html does), a
+      // renamed element renames it, and then the element's onEndTag handlers see it.
+      const end = new EndTag(name);
+      let dropTag = false;
       for (const x of closed) {
         const el = x.el;
         if (el._plain) continue;
         if (el._removed) dropTag = true;
-        const end = new EndTag(null);
-        last = x;
-        lastEnd = end;
-        this._later(() => { end.name = el._renamed ? el._outName : current; }, null);
-        if (el._endHandlers) this._job(el._endHandlers, end, () => { current = end.name; });
-        else this._later(() => { current = end.name; }, null);
+        this._later(() => {
+          if (el._renamed) end.name = el._outName;
+          if (el._append !== '' || el._after !== '') {
+            end._before = el._append;
+            end._after = el._after;
+          }
+          // What comes before the end tag of a removed element is removed with it.
+          if (el._removed && !el._keepContent) end._before = '';
+        }, null);
+        if (el._endHandlers) this._job(el._endHandlers, end, noop);
       }
       this._later(() => {
         for (const x of closed) if (x.suppressed) { this.suppress--; x.suppressed = false; }
-        const el = last.el;
-        if (!el._removed || el._keepContent) this._out(el._append);
-        this._out(lastEnd._before);
-        if (!dropTag && !lastEnd._removed) this._out(lastEnd.name === name ? raw : '</' + lastEnd.name + '>');
-        this._out(lastEnd._after);
-        this._out(el._after);
+        this._out(end._before);
+        if (!dropTag && !end._removed) this._out(end.name === name ? raw : '</' + end.name + '>');
+        this._out(end._after);
       }, null);
     }
   }
