@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -389,3 +390,26 @@ def test_any_chunking_gives_the_same_output(js: JSEnv, parts: list[str], cuts: l
     assert chunked == whole
     assert chunked_async == whole
     assert identity == data.decode()
+
+
+LOLHTML_CASES = json.loads((Path(__file__).parent / "data" / "htmlrewriter_lolhtml.json").read_text(encoding="utf-8"))["cases"]
+
+
+@pytest.mark.parametrize("case", LOLHTML_CASES, ids=[f"lolhtml-{i}" for i in range(len(LOLHTML_CASES))])
+def test_same_output_as_lol_html(js: JSEnv, case: dict) -> None:
+    """Random documents, chunkings and handler scripts give what lol-html gave (recorded in tests/data)."""
+    data = case["html"].encode()
+    chunks, pos = [], 0
+    for n in case["cuts"]:
+        chunks.append(list(data[pos:pos + n]))
+        pos += n
+    got = js.run(
+        f"""
+        const log = [];
+        const rw = new HTMLRewriter();
+        (0, eval)({js_str(case["script"])})(rw, log);
+        const out = await rewriteChunks(rw, {json.dumps(chunks)});
+        return {{out, log}};
+        """
+    )
+    assert got == case["expected"]
