@@ -29,15 +29,19 @@
  * content mutations of void elements (prepend/append/setInnerContent on <img>) are ignored.
  * `text`/`comments` handlers of an element selector see all text/comments inside the element.
  *
- * Tree building is the streaming one lol-html uses: void elements never open, an end tag closes
- * the nearest open element of that name (and implicitly the ones above it), there is no other
- * implicit closing (an unclosed `<p>` contains the rest of the document, as on Cloudflare), and
- * `<x/>` is self-closing only inside svg/math. Raw-text elements (script, style, xmp, iframe,
- * noembed, noframes, textarea, title, plaintext) are tokenized as HTML does: their content
- * is text up to the matching end tag. Attribute values and text are given raw (not entity-decoded).
- * Known gaps (vs lol-html): no `:last-child`-style lookahead pseudo-classes,
- * no character encodings other than UTF-8, no memory limit setting, and no `+`/`~` combinators.
- *
+ * Behaviour follows lol-html (Cloudflare's rewriter), checked differentially against it: void
+ * elements never open; an end tag closes the nearest open element of its name and is also the end
+ * tag of the elements still open inside it (their onEndTag handlers see it, the last one with
+ * append/after content decides what surrounds it, removing any of them removes it); there is no
+ * other implicit closing (an unclosed `<p>` runs to the end of the document, and elements never
+ * closed get no append/after); `<x/>` is self-closing only inside svg/math. Raw-text elements
+ * (script, style, xmp, iframe, noembed, noframes, textarea, title, plaintext) hold text up to the
+ * matching end tag. Attribute values and text are raw (not entity-decoded); a changed start tag
+ * keeps the source text of untouched attributes (duplicates included) and the tag name's case.
+ * Known gaps (vs lol-html): no `:last-child`-style lookahead pseudo-classes, no `+`/`~`
+ * combinators, no character encodings other than UTF-8, no memory limit setting, text chunk
+ * boundaries differ (lol-html also splits at a `<` that is text).
+
  * Speed: unchanged input is copied out as merged ranges of the chunk; synchronous handlers run
  * inline, and only a handler that returns a promise makes the core queue the following tokens.
  *
