@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -331,3 +332,33 @@ def test_disturbed_flag_for_body_used(js: JSEnv) -> None:
         """
     )
     assert got == [False, True, True, False, True, True, False]
+
+
+DATA = Path(__file__).parent / "data"
+NODE_LOGS = json.loads((DATA / "streams_node_logs.json").read_text())["logs"]
+
+
+@pytest.fixture(scope="module")
+def scenario_logs() -> Iterator[dict[str, list[str]]]:
+    env = JSEnv("streams")
+    try:
+        env.eval("globalThis.setTimeout0 = (f) => Promise.resolve().then(() => Promise.resolve()).then(f);")
+        env.eval((DATA / "streams_scenarios.js").read_text())
+        yield env.run(
+            """
+            const out = {};
+            for (const [k, f] of Object.entries(SCENARIOS)) {
+              const log = [];
+              try { await f((...a) => log.push(a.map(String).join(' '))); } catch (e) { log.push('THROW ' + e); }
+              out[k] = log;
+            }
+            return out;
+            """
+        )
+    finally:
+        env.close()
+
+
+@pytest.mark.parametrize("name", sorted(NODE_LOGS))
+def test_event_order_matches_node(scenario_logs: dict[str, list[str]], name: str) -> None:
+    assert scenario_logs[name] == NODE_LOGS[name]

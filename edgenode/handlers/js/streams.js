@@ -16,8 +16,8 @@
  * piped or cancelled (the spec's [[disturbed]]), for Request/Response `bodyUsed`.
  * Known gaps: {type: 'bytes'} streams are accepted but behave as default streams (no BYOB reader,
  * getReader({mode: 'byob'}) throws TypeError); no transferable streams; error messages differ
- * from browsers' wording; a stream erroring while a write is in flight errors immediately rather
- * than after that write settles.
+ * from browsers' wording. Event order was checked against Node's WHATWG streams on a set of
+ * scenarios (pull timing, cancel, errors, writer backpressure, abort, transform, pipe, tee).
  */
 (function () {
   'use strict';
@@ -403,7 +403,7 @@
   class WritableStreamDefaultController {
     constructor(key) { if (key !== WS) throw new TypeError('Illegal constructor'); }
     get signal() { return this[WS].abortController ? this[WS].abortController.signal : undefined; }
-    error(e) { if (this[WS].state === 'writable') wsError(this[WS], e); }
+    error(e) { wsError(this[WS], e); }
   }
 
   function wsDesiredSize(st) {
@@ -421,49 +421,84 @@
       else w._ready.resolve();
     }
   }
-  function wsError(st, e) {
-    if (st.state === 'errored' || st.state === 'closed') return;
-    st.state = 'errored';
-    st.storedError = e;
-    for (const w of st.queue.splice(0)) w.reject(e);
-    st.queueSize = 0;
-    if (st.closeRequest) { st.closeRequest.reject(e); st.closeRequest = null; }
+  // Erroring as the spec does it: "erroring" until the write or close in flight settles, then
+  // "errored" (queued writes rejected, sink.abort called for a pending abort request).
+  function wsStartErroring(st, reason) {
+    st.state = 'erroring';
+    st.storedError = reason;
     const writer = st.writer;
     if (writer) {
       if (!st.backpressure) writer._ready = deferred();
-      writer._ready.reject(e);
-      writer._closed.reject(e);
+      writer._ready.reject(reason);
     }
-    if (st.abortController) { try { st.abortController.abort(e); } catch (_) { /* listener errors are not ours */ } }
+    if (!st.inFlight && st.started) wsFinishErroring(st);
+  }
+  function wsRejectCloseAndClosed(st) {
+    if (st.closeRequest && !st.inFlight) { st.closeRequest.reject(st.storedError); st.closeRequest = null; }
+    if (st.writer) st.writer._closed.reject(st.storedError);
+  }
+  function wsFinishErroring(st) {
+    st.state = 'errored';
+    for (const w of st.queue.splice(0)) w.reject(st.storedError);
+    st.queueSize = 0;
+    const req = st.abortRequest;
+    st.abortRequest = null;
+    if (!req) { wsRejectCloseAndClosed(st); return; }
+    if (req.wasAlreadyErroring) { req.d.reject(st.storedError); wsRejectCloseAndClosed(st); return; }
+    invoke(st.sink, 'abort', [req.reason]).then(
+      () => { req.d.resolve(); wsRejectCloseAndClosed(st); },
+      (e) => { req.d.reject(e); wsRejectCloseAndClosed(st); });
+  }
+  function wsDealWithRejection(st, e) {
+    if (st.state === 'writable') wsStartErroring(st, e);
+    else if (st.state === 'erroring') wsFinishErroring(st);
+  }
+  function wsError(st, e) {
+    if (st.state === 'writable') wsStartErroring(st, e);
   }
   function wsAdvance(st) {
-    if (!st.started || st.inFlight || st.state !== 'writable') return;
+    if (!st.started || st.inFlight) return;
+    if (st.state === 'erroring') { wsFinishErroring(st); return; }
+    if (st.state !== 'writable') return;
     if (st.queue.length === 0) {
       if (!st.closeRequest) return;
       st.inFlight = true;
-      const req = st.closeRequest;
       invoke(st.sink, 'close', []).then(() => {
         st.inFlight = false;
+        const req = st.closeRequest;
         st.closeRequest = null;
-        if (st.state !== 'writable') { req.reject(st.storedError); return; }
+        if (st.state === 'erroring') {
+          st.storedError = undefined;
+          if (st.abortRequest) { st.abortRequest.d.resolve(); st.abortRequest = null; }
+        }
         st.state = 'closed';
         req.resolve();
         if (st.writer) st.writer._closed.resolve();
-      }, (e) => { st.inFlight = false; wsError(st, e); req.reject(e); });
+      }, (e) => {
+        st.inFlight = false;
+        st.closeRequest.reject(e);
+        st.closeRequest = null;
+        if (st.abortRequest) { st.abortRequest.d.reject(e); st.abortRequest = null; }
+        wsDealWithRejection(st, e);
+      });
       return;
     }
     const w = st.queue[0];
     st.inFlight = true;
     invoke(st.sink, 'write', [w.chunk, st.controller]).then(() => {
       st.inFlight = false;
-      if (st.state !== 'writable') { w.reject(st.storedError); return; }
       st.queue.shift();
       st.queueSize -= w.size;
       if (st.queue.length === 0) st.queueSize = 0;
       w.resolve();
-      wsUpdateBackpressure(st);
+      if (st.state === 'writable') wsUpdateBackpressure(st);
       wsAdvance(st);
-    }, (e) => { st.inFlight = false; st.queue.shift(); w.reject(e); wsError(st, e); });
+    }, (e) => {
+      st.inFlight = false;
+      st.queue.shift();
+      w.reject(e);
+      wsDealWithRejection(st, e);
+    });
   }
   function wsWrite(st, chunk) {
     if (st.state === 'errored' || st.state === 'erroring') return Promise.reject(st.storedError);
@@ -484,25 +519,21 @@
     if (st.closeRequest) return Promise.reject(new TypeError('Cannot close a stream that is already closing'));
     const d = deferred();
     st.closeRequest = d;
-    if (st.backpressure && st.writer) st.writer._ready.resolve();
+    if (st.backpressure && st.writer && st.state === 'writable') st.writer._ready.resolve();
     st.backpressure = false;
     wsAdvance(st);
     return d.promise;
   }
   function wsAbort(st, reason) {
     if (st.state === 'closed' || st.state === 'errored') return resolved;
-    if (st.abortPromise) return st.abortPromise;
-    if (st.abortController) { try { st.abortController.abort(reason); } catch (_) { /* ignore */ } }
-    // Wait for an in-flight write or close, then tell the sink and error the stream.
-    const inFlight = st.inFlight && st.queue.length ? st.queue[0].promise.catch(noop) : resolved;
-    st.abortPromise = inFlight.then(() => {
-      if (st.state === 'closed') return undefined;
-      const hadClose = st.closeRequest;
-      wsError(st, reason);
-      if (hadClose) return undefined;
-      return invoke(st.sink, 'abort', [reason]).then(noop);
-    });
-    return st.abortPromise;
+    if (st.abortController) { try { st.abortController.abort(reason); } catch (_) { /* listener errors are not ours */ } }
+    if (st.state === 'closed' || st.state === 'errored') return resolved;
+    if (st.abortRequest) return st.abortRequest.d.promise;
+    const wasAlreadyErroring = st.state === 'erroring';
+    const d = deferred();
+    st.abortRequest = { d, reason: wasAlreadyErroring ? undefined : reason, wasAlreadyErroring };
+    if (!wasAlreadyErroring) wsStartErroring(st, reason);
+    return d.promise;
   }
 
   class WritableStream {
@@ -513,14 +544,14 @@
       const controller = new WritableStreamDefaultController(WS);
       const st = {
         state: 'writable', writer: null, storedError: undefined, sink, controller, queue: [], queueSize: 0,
-        hwm, size, started: false, inFlight: false, closeRequest: null, backpressure: false, abortPromise: null,
+        hwm, size, started: false, inFlight: false, closeRequest: null, backpressure: false, abortRequest: null,
         abortController: typeof g.AbortController === 'function' ? new g.AbortController() : null,
       };
       controller[WS] = st;
       this[WS] = st;
       wsUpdateBackpressure(st);
       const startResult = sink.start === undefined ? undefined : sink.start(controller);
-      Promise.resolve(startResult).then(() => { st.started = true; wsAdvance(st); }, (e) => { st.started = true; wsError(st, e); });
+      Promise.resolve(startResult).then(() => { st.started = true; wsAdvance(st); }, (e) => { st.started = true; wsDealWithRejection(st, e); });
     }
     get locked() { return this[WS].writer !== null; }
     abort(reason) {
@@ -546,6 +577,7 @@
       st.writer = this;
       if (st.state === 'writable') { if (!st.backpressure || st.closeRequest) this._ready.resolve(); }
       else if (st.state === 'closed') { this._ready.resolve(); this._closed.resolve(); }
+      else if (st.state === 'erroring') this._ready.reject(st.storedError);
       else { this._ready.reject(st.storedError); this._closed.reject(st.storedError); }
     }
     get closed() { return this._closed.promise; }
