@@ -47,12 +47,13 @@ def test_builtins(js: JSEnv) -> None:
           c.d instanceof Date && c.d.getTime(), c.r instanceof RegExp && c.r.flags, c.r.source, c.r.lastIndex,
           [...c.m.keys()][0].k, c.m.get('x') instanceof Set && [...c.m.get('x')],
           c.view1.buffer === c.view2.buffer, c.view1.buffer !== buf, Array.from(new Uint8Array(c.view1.buffer)), u8[2],
-          c.view2.getUint8(0), Array.from(c.f), c.err instanceof RangeError, c.err.message, c.err.cause, typeof c.boxed, String(c.boxed),
+          c.view2.getUint8(0), Array.from(c.f), c.err instanceof RangeError, Object.prototype.toString.call(c.err), c.err.message,
+          c.err.cause, typeof c.boxed, String(c.boxed),
         ];
         """
     )
     assert got == [86400000, "gi", "a+b", 0, 1, [1, 2], True, True, [1, 2, 255, 255, 5, 6, 7, 8], 3, 5, [1.5, -2],
-                   True, "bad", "why", "object", "s"]
+                   True, "[object Error]", "bad", "why", "object", "s"]
 
 
 def test_cycles_and_shared_references(js: JSEnv) -> None:

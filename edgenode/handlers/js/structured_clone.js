@@ -111,7 +111,7 @@
     }
     if (v instanceof Error) {
       const name = ERRORS[v.name] ? v.name : 'Error';
-      out = Object.create(ERRORS[name].prototype);
+      out = new ERRORS[name]();
       memory.set(v, out);
       const desc = Object.getOwnPropertyDescriptor(v, 'message');
       if (desc) Object.defineProperty(out, 'message', { value: String(v.message), writable: true, configurable: true });
