@@ -738,7 +738,8 @@
       if (s[0] === '?') s = s.slice(1);
       u.query = '';
       basicParse(s, null, u, QUERY);
-      this[PARAMS][LIST] = parseForm(s);
+      // The list comes from the input as the parser saw it (tabs and newlines removed), as browsers do.
+      this[PARAMS][LIST] = parseForm(s.replace(/[\t\n\r]/g, ''));
     }
     get searchParams() { return this[PARAMS]; }
     get hash() {
