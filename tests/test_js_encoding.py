@@ -144,3 +144,25 @@ def test_long_mixed_input_matches_python(js: JSEnv, parts: list[str | bytes], cu
     else:
         with pytest.raises(JSEvalException, match="TypeError: The encoded data was not valid"):
             decode_chunks(js, data, cuts, "utf-8", "{fatal: true}")
+
+
+def test_text_encoder_and_decoder_streams() -> None:
+    env = JSEnv("encoding", "streams")
+    try:
+        got = env.run(
+            """
+            const collect = async (s) => { const out = []; for await (const c of s) out.push(c); return out; };
+            const bytes = await collect(ReadableStream.from(['a\\ud83d', '\\ude00b', '\\ud800']).pipeThrough(new TextEncoderStream()));
+            const text = await collect(ReadableStream.from([[0xef, 0xbb], [0xbf, 0xe2, 0x82], [0xac, 0x41], [0xe2]].map(b => new Uint8Array(b)))
+              .pipeThrough(new TextDecoderStream()));
+            const d = new TextDecoderStream('latin1', {fatal: true});
+            return [bytes.map(b => Array.from(b)), text, [d.encoding, d.fatal, d.ignoreBOM, new TextEncoderStream().encoding]];
+            """
+        )
+    finally:
+        env.close()
+    assert got == [
+        [[0x61], [0xF0, 0x9F, 0x98, 0x80, 0x62], [0xEF, 0xBF, 0xBD]],
+        ["€A", "\ufffd"],
+        ["windows-1252", True, False, "utf-8"],
+    ]

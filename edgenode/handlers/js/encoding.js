@@ -8,8 +8,10 @@
  *                  decode(bufferSource, {stream: true}) keeping incomplete sequences across calls.
  *   atob, btoa   - forgiving-base64; invalid input throws InvalidCharacterError (a DOMException when
  *                  globalThis.DOMException exists at call time, else an Error with that name).
+ *   TextEncoderStream, TextDecoderStream - the streaming forms (need TransformStream, looked up when
+ *                  constructed); a surrogate pair split across chunks is kept together.
  * Known gaps: no other legacy encodings (RangeError for unknown labels, as browsers do for unknown
- * labels); no TextEncoderStream/TextDecoderStream.
+ * labels).
  */
 (function () {
   'use strict';
@@ -348,9 +350,61 @@
     return parts.join('');
   }
 
+  // ---- streams (need TransformStream, looked up when constructed) -----------------------------
+  const transformStream = (t) => {
+    if (typeof g.TransformStream !== 'function') throw new TypeError('TransformStream is not available');
+    return new g.TransformStream(t);
+  };
+  class TextEncoderStream {
+    #ts;
+    constructor() {
+      const encoder = new TextEncoder();
+      let pending = ''; // a high surrogate waiting for its pair from the next chunk
+      this.#ts = transformStream({
+        transform(chunk, controller) {
+          let s = pending + String(chunk);
+          pending = '';
+          const last = s.charCodeAt(s.length - 1);
+          if (last >= 0xd800 && last <= 0xdbff) { pending = s[s.length - 1]; s = s.slice(0, -1); }
+          if (s !== '') controller.enqueue(encoder.encode(s));
+        },
+        flush(controller) { if (pending !== '') controller.enqueue(new Uint8Array([0xef, 0xbf, 0xbd])); },
+      });
+    }
+    get encoding() { return 'utf-8'; }
+    get readable() { return this.#ts.readable; }
+    get writable() { return this.#ts.writable; }
+    get [Symbol.toStringTag]() { return 'TextEncoderStream'; }
+  }
+  class TextDecoderStream {
+    #decoder; #ts;
+    constructor(label = 'utf-8', options = {}) {
+      const decoder = new TextDecoder(label, options);
+      this.#decoder = decoder;
+      this.#ts = transformStream({
+        transform(chunk, controller) {
+          const s = decoder.decode(chunk, { stream: true });
+          if (s !== '') controller.enqueue(s);
+        },
+        flush(controller) {
+          const s = decoder.decode();
+          if (s !== '') controller.enqueue(s);
+        },
+      });
+    }
+    get encoding() { return this.#decoder.encoding; }
+    get fatal() { return this.#decoder.fatal; }
+    get ignoreBOM() { return this.#decoder.ignoreBOM; }
+    get readable() { return this.#ts.readable; }
+    get writable() { return this.#ts.writable; }
+    get [Symbol.toStringTag]() { return 'TextDecoderStream'; }
+  }
+
   const define = (name, value) => Object.defineProperty(g, name, { value, writable: true, configurable: true, enumerable: false });
   define('TextEncoder', TextEncoder);
   define('TextDecoder', TextDecoder);
+  define('TextEncoderStream', TextEncoderStream);
+  define('TextDecoderStream', TextDecoderStream);
   define('atob', atob);
   define('btoa', btoa);
 })();
