@@ -212,6 +212,14 @@ def test_idna_to_ascii(js: JSEnv) -> None:
     assert js.value("new URL('http://例え.テスト/').hostname") == "xn--r8jz45g.xn--zckzah"
     assert js.value("new URL('http://ÄÖÜ.com/').hostname") == "xn--4ca0bs.com"
     assert js.value("new URL('http://a\u3002b.com/').hostname") == "a.b.com"
+    # Checked against Node's URL: UTS #46 mapping (NFKC + case folding), deviation characters kept,
+    # ignored characters dropped, zero-width joiners only where ContextJ allows them.
+    hosts = ["faß.de", "ÖBB.at", "☕.us", "www.Ｇoogle.com", "ｅｘａｍｐｌｅ。ｃｏｍ", "ﬁ.com", "a\u00adb.com", "ΣΙΣΥΦΟΣ.gr",
+             "İ.com", "мойдомен.рф", "①.com", "ς.com", "x\u200b.com", "a\u200db.com", "\u0915\u094d\u200d\u0937.com"]
+    got = js.value(f"{json.dumps(hosts)}.map(h => {{ try {{ return new URL('http://' + h + '/').hostname; }} catch (e) {{ return null; }} }})")
+    assert got == ["xn--fa-hia.de", "xn--bb-eka.at", "xn--53h.us", "www.google.com", "example.com", "fi.com", "ab.com",
+                   "xn--uxamkbbkh.gr", "xn--i-9bb.com", "xn--d1acklchcc.xn--p1ai", "1.com", "xn--3xa.com", "x.com", None,
+                   "xn--11b2ezcw70k.com"]
     # xn-- labels must be valid Punycode of non-ASCII text.
     assert js.value("[URL.canParse('http://xn--bcher-kva.example/'), URL.canParse('http://xn--/'), URL.canParse('http://xn--a/'), URL.canParse('http://a.xn--9/')]") == [
         True, False, False, False]

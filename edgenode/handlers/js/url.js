@@ -12,7 +12,8 @@
  * (incl. the value argument)/set/sort/forEach/keys/values/entries/size/toString.
  * Invalid input throws `TypeError: Invalid URL`.
  * Known gaps: IDNA mapping uses NFKC + lower-casing (ICU's) rather than the full UTS #46 tables,
- * so a few exotic code points map differently and Bidi/ContextJ rules are not checked; only the
+ * so a few exotic code points map differently, Bidi rules are not checked and ContextJ is
+ * approximated; only the
  * UTF-8 encoding is used for queries; no URLPattern; blob: origins are derived from the inner URL.
  */
 (function () {
@@ -189,11 +190,16 @@
 
   // UTS #46 ToASCII, approximated with Unicode normalisation (see the header).
   const IDNA_IGNORED = /[\u00ad\u034f\u180b-\u180d\u200b\u2060\ufe00-\ufe0f\ufeff]/g;
+  // CheckJoiners (RFC 5892 ContextJ), approximated: a zero-width joiner/non-joiner must follow a
+  // virama; a non-joiner may also sit between Arabic-script letters.
+  const VIRAMA = '[\u094d\u09cd\u0a4d\u0acd\u0b4d\u0bcd\u0c4d\u0ccd\u0d4d\u0dca\u0f84\u1039\u103a\u1714\u1734\u17d2\u1a60\u1b44\u1baa\u1bab\u1bf2\u1bf3\u2d7f\ua806\ua8c4\ua953\ua9c0\uaaf6\uabed]';
+  const BAD_JOINER = new RegExp('(?<!' + VIRAMA + ')\u200d|(?<!' + VIRAMA + '|[\u0620-\u06ff\u0750-\u077f])\u200c|\u200c(?![\u0620-\u06ff\u0750-\u077f])(?<!' + VIRAMA + '\u200c)');
   function domainToASCII(domain) {
     let d = domain;
     if (/[^\x00-\x7f]/.test(d)) {
       d = d.replace(IDNA_IGNORED, '').normalize('NFKC').toLowerCase().normalize('NFC').replace(/[\u3002\uff0e\uff61]/g, '.');
       if (d.indexOf('\ufffd') >= 0) return null;
+      if (/[\u200c\u200d]/.test(d) && BAD_JOINER.test(d)) return null;
       d = d.split('.').map((label) => (/[^\x00-\x7f]/.test(label) ? 'xn--' + punycodeEncode(label) : label)).join('.');
     } else d = d.toLowerCase();
     if (d.indexOf('xn--') >= 0) {
