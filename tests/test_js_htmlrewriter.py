@@ -36,7 +36,7 @@ HELPERS = """
 globalThis.rewriteChunks = async (rw, chunks) => {
   const enc = new TextEncoder();
   const input = ReadableStream.from(chunks.map(c => typeof c === 'string' ? enc.encode(c) : new Uint8Array(c)));
-  const dec = new TextDecoder();
+  const dec = new TextDecoder("utf-8", {ignoreBOM: true});
   let out = '';
   for await (const c of input.pipeThrough(rw._transformStream())) out += dec.decode(c, {stream: true});
   return out + dec.decode();
@@ -61,6 +61,9 @@ def rw(js: JSEnv, setup: str, html: str) -> str:
 def test_no_handlers_is_identity(js: JSEnv) -> None:
     html = "<!DOCTYPE html><html><head><title>a < b</title></head><body><p class=x>Hi &amp; <b>bye</b><!-- c --></p><br/></body></html>"
     assert rw(js, "", html) == html
+    # A byte order mark is content too.
+    assert js.run("return Array.from(new TextEncoder().encode(await rewriteChunks(new HTMLRewriter(), [[0xef, 0xbb], [0xbf, 0x3c, 0x70, 0x3e]])))") == [
+        0xEF, 0xBB, 0xBF, 0x3C, 0x70, 0x3E]
 
 
 def test_element_mutations(js: JSEnv) -> None:

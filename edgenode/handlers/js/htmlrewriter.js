@@ -39,8 +39,8 @@
  * matching end tag. Attribute values and text are raw (not entity-decoded); a changed start tag
  * keeps the source text of untouched attributes (duplicates included) and the tag name's case.
  * Known gaps (vs lol-html): no `:last-child`-style lookahead pseudo-classes, no `+`/`~`
- * combinators, no character encodings other than UTF-8, no memory limit setting, text chunk
- * boundaries differ (lol-html also splits at a `<` that is text).
+ * combinators, no character encodings other than UTF-8 (invalid UTF-8 bytes come out as U+FFFD),
+ * no memory limit setting, text chunk boundaries differ (lol-html also splits at a `<` that is text).
 
  * Speed: unchanged input is copied out as merged ranges of the chunk; synchronous handlers run
  * inline, and only a handler that returns a promise makes the core queue the following tokens.
@@ -793,7 +793,7 @@
     _core() { return new RewriterCore(this._element.slice(), this._document.slice()); }
     _transformStream() {
       const core = this._core();
-      const decoder = new g.TextDecoder('utf-8');
+      const decoder = new g.TextDecoder('utf-8', { ignoreBOM: true }); // a BOM passes through unchanged
       const encoder = new g.TextEncoder();
       const push = (controller, out) => { if (out !== '') controller.enqueue(encoder.encode(out)); };
       const after = (controller, r) => (isThenable(r) ? r.then((out) => push(controller, out)) : push(controller, r));
