@@ -118,15 +118,21 @@ async def _write(request: web.BaseRequest, resp: EdgeResponse, notes: dict) -> w
         sr.enable_chunked_encoding()
     sent = 0
     try:
-        await sr.prepare(request)
+        try:
+            await sr.prepare(request)
+        except ConnectionError:
+            return sr  # the client is gone already
         if request.method != "HEAD":
+            # An error of the body itself (an upstream failing mid-body) propagates: aiohttp then
+            # aborts the connection, so the client sees a truncated body, never a complete-looking one.
             async for chunk in body:
                 if chunk:
                     sent += len(chunk)
-                    await sr.write(chunk)
-    except ConnectionError:
-        notes["sent"] = sent
-        return sr  # the client went away mid-body: aiohttp closes the connection quietly
+                    try:
+                        await sr.write(chunk)
+                    except ConnectionError:
+                        notes["sent"] = sent
+                        return sr  # the client went away mid-body: aiohttp closes the connection quietly
     finally:
         # Unread or abandoned bodies release what they hold (an upstream connection) now, not at GC.
         closer = getattr(body, "aclose", None)
