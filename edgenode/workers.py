@@ -49,12 +49,26 @@ def reserve_port(host: str, port: int) -> socket.socket:
     return s
 
 
-def _worker_main(options: ServeOptions, index: int, announce: bool) -> None:
+def _die_with_parent(parent: int) -> None:
+    """A supervisor killed with SIGKILL cannot stop its workers: have the kernel send them SIGTERM."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        return
+    if os.getppid() != parent:  # the supervisor died before prctl took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _worker_main(options: ServeOptions, index: int, announce: bool, supervisor: int) -> None:
     """One worker process: a normal single-process node, listening with SO_REUSEPORT."""
     from edgenode.accesslog import setup_logging
     from edgenode.server import EdgeServer, banner, serve_forever
 
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # the event loop installs its own handlers
+    _die_with_parent(supervisor)
     setup_logging(options.log_format, options.quiet)
     server = EdgeServer(options)
 
@@ -93,7 +107,7 @@ class Supervisor:
         self.restarts = 0
 
     def _start(self, index: int, announce: bool) -> None:
-        p = self.ctx.Process(target=_worker_main, args=(self.options, index, announce),
+        p = self.ctx.Process(target=_worker_main, args=(self.options, index, announce, os.getpid()),
                              name=f"edgenode-worker-{index}", daemon=False)
         p.start()
         self.procs[index] = p

@@ -48,8 +48,12 @@ def supervised(make_site):
     assert m, f"no banner: {line!r} {proc.stderr.read() if proc.poll() is not None else ''}"
     yield proc, m.group(1)
     if proc.poll() is None:
-        proc.kill()
-        proc.wait(10)
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
 
 
 def test_worker_count():
@@ -88,3 +92,12 @@ def alive(pid: int) -> bool:
             return "State:\tZ" not in f.read()
     except OSError:
         return False
+
+
+def test_workers_die_with_a_killed_supervisor(supervised):
+    proc, url = supervised
+    assert wait_until(lambda: len(children(proc.pid)) == 2)
+    kids = children(proc.pid)
+    proc.kill()  # SIGKILL: the supervisor cannot pass anything on
+    proc.wait(10)
+    assert wait_until(lambda: not any(alive(k) for k in kids), timeout=20)
