@@ -67,7 +67,10 @@ def _worker_main(options: ServeOptions, index: int, announce: bool, supervisor: 
     from edgenode.accesslog import setup_logging
     from edgenode.server import EdgeServer, banner, serve_forever
 
-    signal.signal(signal.SIGINT, signal.SIG_DFL)  # the event loop installs its own handlers
+    # Not the supervisor's handlers (inherited through fork): until the event loop installs its own,
+    # SIGINT/SIGTERM simply end a worker that is still starting.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _die_with_parent(supervisor)
     setup_logging(options.log_format, options.quiet)
     server = EdgeServer(options)
