@@ -89,6 +89,7 @@ class Isolate:
         self._host_streams: dict[str, Any] = {}  # sid -> bridge.HostStream
         self._sids = itertools.count(1)
         self.create_ms = 0.0
+        self._batch: tuple[asyncio.Future, ...] = ()
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -123,6 +124,11 @@ class Isolate:
         self.dead = True
         self.dead_reason = reason
         mr, self.mr = self.mr, None
+        for fut in self._batch:
+            fut.cancel()  # before close(): a callback into a freed context reads garbage
+        self._batch = ()
+        if self._pump_task is not None and self._pump_task is not asyncio.current_task():
+            self._pump_task.cancel()
         if mr is not None:
             try:
                 mr.close()
@@ -339,11 +345,13 @@ class Isolate:
         limit_ms = min(10_000.0, sum(self._budget_left(r) for r in rids) or self.cpu_ms)
         run = asyncio.ensure_future(mr.eval_cancelable(src))
         drain = asyncio.ensure_future(mr.eval_cancelable("__edge.drain()"))
+        self._batch = (run, drain)
         watchdog = asyncio.ensure_future(self._watch(run, drain, cpu0, rss0, limit_ms))
         try:
             await asyncio.wait({drain})
         finally:
             watchdog.cancel()
+            self._batch = ()
         if self.dead:
             return
         culprit = 0
