@@ -295,8 +295,19 @@ def edge_request_from_js(base: EdgeRequest, d: dict) -> tuple[EdgeRequest, str, 
 
 
 def same_site(ex: Exchange, url: str) -> bool:
-    host = (urlsplit(url).hostname or "").lower()
-    return host == ex.request.host
+    """Whether a URL names the host (and port) this request came to."""
+    parts = urlsplit(url)
+    default = 443 if parts.scheme == "https" else 80
+    try:
+        port = parts.port or default
+    except ValueError:
+        return False
+    mine = urlsplit(f"{ex.request.scheme}://{ex.request.authority}")
+    try:
+        my_port = mine.port or (443 if ex.request.scheme == "https" else 80)
+    except ValueError:
+        my_port = 0
+    return (parts.hostname or "").lower() == ex.request.host and port == my_port
 
 
 # -- the per-invocation host -----------------------------------------------------------------------

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import threading
 from typing import Any
+
+log = logging.getLogger("edgenode.handlers")
 
 # V8 flags are process-wide and must be set before the first isolate exists. Code generation
 # from strings (eval, new Function) is refused with an EvalError, as on Cloudflare Workers.
@@ -17,13 +21,20 @@ _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
 def init() -> bool:
-    """Initialise mini-racer with edgenode's flags; False if someone initialised it before us."""
+    """Initialise mini-racer with edgenode's flags; False if someone initialised it before us.
+
+    Call it on the main thread before starting servers on other threads (the CLI and the test
+    fixture do): when V8 was initialised on a non-main thread, creating an isolate on yet another
+    thread later crashed the process in mr_init_context (reproduced with mini-racer 0.14.1).
+    """
     global _initialized
     with _init_lock:
         if _initialized:
             return True
         from py_mini_racer import LibAlreadyInitializedError, init_mini_racer
 
+        if threading.current_thread() is not threading.main_thread():
+            log.warning("V8 initialised off the main thread; isolates on other threads may crash")
         try:
             init_mini_racer(flags=V8_FLAGS)
         except LibAlreadyInitializedError:
@@ -53,12 +64,39 @@ async def new_isolate() -> tuple[Any, str | None]:
     return mr, tid
 
 
-def sync_isolate() -> Any:
-    """A MiniRacer for load-time checks (syntax), outside any event loop."""
-    init()
-    from py_mini_racer import MiniRacer
+class _Checker:
+    """One scratch isolate on its own thread and loop, for load-time syntax checks.
 
-    return MiniRacer()
+    Created once per process and never closed: short-lived sync MiniRacers (each with a private
+    loop thread) made later isolate creation on other threads crash in mr_init_context.
+    """
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True, name="edgenode-v8-check")
+        self.thread.start()
+        self.mr = asyncio.run_coroutine_threadsafe(self._make(), self.loop).result(30)
+
+    async def _make(self) -> Any:
+        from py_mini_racer import MiniRacer
+
+        return MiniRacer()
+
+    def compile(self, src: str) -> None:
+        """Raises JSParseException (or another JSEvalException) if `src` does not compile."""
+        asyncio.run_coroutine_threadsafe(self.mr.eval_cancelable(src), self.loop).result(30)
+
+
+_checker: _Checker | None = None
+
+
+def compile_check(src: str) -> None:
+    global _checker
+    init()
+    with _init_lock:
+        if _checker is None:
+            _checker = _Checker()
+    _checker.compile(src)
 
 
 def rss_bytes() -> int:
@@ -67,3 +105,4 @@ def rss_bytes() -> int:
             return int(f.read().split()[1]) * _PAGE
     except (OSError, ValueError, IndexError):
         return 0
+
