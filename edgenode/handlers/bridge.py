@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from edgenode.node import EdgeNode
 
 INLINE_BODY = 256 * 1024  # bodies up to this size cross inline with the start / op result
-CHUNK = 256 * 1024
-FETCH_MAX_BODY = 16 * 1024 * 1024  # a fetch() response body larger than this fails to read
+CHUNK = 64 * 1024  # small enough that V8 keeps chunks in the young generation
+FETCH_MAX_BODY = 16 * 1024 * 1024  # text()/json()/arrayBuffer() of a fetch() response: at most this
 MAX_SUBREQUESTS = 50  # fetch() / origin calls per invocation
 MAX_FETCH_DEPTH = 4  # same-site fetch() nesting (a handler fetching its own path)
 DOC_LIMIT = 1 << 20
@@ -149,8 +149,7 @@ async def decoded(body: Body, coding: str) -> AsyncIterator[bytes]:
         yield tail
 
 
-def body_to_js(iso: Isolate, inv: Invocation, body: Body, headers: CIMultiDict[str],
-               limit: int | None = None) -> dict | None:
+def body_to_js(iso: Isolate, inv: Invocation, body: Body, headers: CIMultiDict[str]) -> dict | None:
     """Describe a body for JS; `headers` (a copy) loses Content-Encoding when the body is decoded."""
     coding = headers.get("Content-Encoding", "").lower()
     if coding in ("gzip", "br", "deflate") and not _empty(body):
@@ -162,7 +161,7 @@ def body_to_js(iso: Isolate, inv: Invocation, body: Body, headers: CIMultiDict[s
             return None
         if len(body) <= INLINE_BODY:
             return {"b": base64.b64encode(body).decode()}
-    return {"h": iso.add_host_stream(inv, HostStream(body, limit=limit))}
+    return {"h": iso.add_host_stream(inv, HostStream(body))}
 
 
 def _empty(body: Body) -> bool:
@@ -172,8 +171,10 @@ def _empty(body: Body) -> bool:
 def response_to_js(iso: Isolate, inv: Invocation, resp: EdgeResponse, url: str = "",
                    limit: int | None = None) -> dict:
     headers = CIMultiDict(resp.headers)
-    body = body_to_js(iso, inv, resp.body, headers, limit)
-    return {"status": resp.status, "statusText": "", "url": url,
+    body = body_to_js(iso, inv, resp.body, headers)
+    # `limit` bounds what text()/json()/arrayBuffer() may read into memory; streaming it through
+    # (pipeThrough into the response) is bounded by the handler's time instead.
+    return {"status": resp.status, "statusText": "", "url": url, "limit": limit,
             "headers": [[k.lower(), v] for k, v in headers.items()], "body": body}
 
 

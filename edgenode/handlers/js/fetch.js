@@ -190,6 +190,10 @@
         if (c == null) break;
         parts.push(c);
         total += c.length;
+        if (this._limit && total > this._limit) {
+          source.cancel();
+          throw new TypeError(`${method}(): the response body exceeds ${this._limit >> 20} MiB; stream it instead`);
+        }
       }
       return concat(parts, total);
     }
@@ -356,6 +360,7 @@
       const r = new Response(null, { status: d.status < 200 || d.status > 599 ? 200 : d.status, statusText: d.statusText || "", headers: d.headers });
       r.#status = d.status;
       r.#url = d.url || "";
+      r._limit = d.limit || 0;
       if (d.body) r._initBody(d.body.b !== undefined ? { u: Uint8Array.fromBase64(d.body.b) } : d.body);
       if (immutable) guards.set(r.headers, "immutable");
       r.dirty = false;
