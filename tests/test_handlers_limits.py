@@ -7,7 +7,6 @@ import time
 
 import aiohttp
 import pytest
-
 from test_handlers_api import get, handler_site  # sibling module (tests/ is on sys.path)
 
 HOSTILE = r"""
