@@ -277,7 +277,7 @@ class ModuleBundle:
             rec["bad"] = True
             self.problems.append(ConfigProblem(self._rel(mid), e.line, f"SyntaxError: {e}"))
             return None
-        rec.update(code=t.code, exports=t.exports, prefix=t.prefix_len)
+        rec.update(code=t.code, exports=t.exports, prefix=t.prefix_len, lines=text.count("\n") + 1)
         for spec, line in t.imports:
             target = self._resolve(os.path.dirname(real), spec)
             if target is None:
@@ -339,7 +339,10 @@ class ModuleBundle:
             except Exception as e:  # JSParseException carries "file:line: SyntaxError: ..."
                 rec["bad"] = True
                 line, col, msg = _parse_error(str(e), rec["prefix"])
-                self.problems.append(ConfigProblem(self._rel(mid), line, f"{msg} (column {col})"))
+                if line > rec["lines"]:  # the error is in edgenode's wrapper after the file: EOF
+                    line, col, msg = rec["lines"], 0, "SyntaxError: unexpected end of file"
+                where = f" (column {col})" if col else ""
+                self.problems.append(ConfigProblem(self._rel(mid), line, f"{msg}{where}"))
 
     def scripts(self) -> list[tuple[str, str]]:
         """One script per module (so V8's line numbers and sourceURL stay per file), then the loads."""
