@@ -184,7 +184,7 @@ def banner(server: EdgeServer) -> str:
                      f"({s['rules']} rules, {s['header rules']} header rules, {s['handlers']} handlers, "
                      f"{s['functions']} functions)")
         for p in site.problems:
-            lines.append(f"  {p}")
+            lines.append(f"  {p}" + (" (warning)" if p.severity == "warning" else ""))
     return "\n".join(lines)
 
 
