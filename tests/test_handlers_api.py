@@ -412,3 +412,42 @@ async def test_text_encoding_and_base64(edgenode, make_site):
     site = handler_site(make_site, {"h": h}, [("/*", "h")])
     _, _, body = await get(edgenode(site).url, "/")
     assert json.loads(body) == {"n": 3, "back": "h\u00e9", "b64": "aGk=", "raw": "hi"}
+
+
+# -- handlers attached to rules (EdgeHandler= / edge_handler) ----------------------------------------
+
+RULE_HANDLER = """
+export function onRequest(event) {
+  const url = event.request.url;
+  if (url.includes("/deny")) event.replaceResponse(new Response("denied by rule handler", { status: 403 }));
+  if (url.includes("/swap")) event.replaceRequest(new Request(url.replace(/\\/swap.*/, "/about"), event.request));
+}
+export function onResponse(event) { event.response.headers.set("x-rule-handler", "ran"); }
+"""
+
+
+async def test_rule_handlers_run_only_when_their_rule_applies(edgenode, make_site):
+    site = make_site({
+        "index.html": "<h1>home</h1>", "about.html": "<h1>about</h1>", "blog.html": "<h1>blog</h1>",
+        "_redirects": "/deny/*  /index.html  200  EdgeHandler=rh\n/swap/*  /index.html  200!  EdgeHandler=rh\n"
+                      "/blog  /index.html  200  EdgeHandler=rh\n",
+        "netlify.toml": '[[redirects]]\nfrom = "/old"\nto = "/about"\nstatus = 301\nedge_handler = "rh"\n',
+        "edge-handlers/rh.js": RULE_HANDLER,
+    })
+    url = edgenode(site).url
+    assert (await get(url, "/deny/x"))[:3:2] == (403, b"denied by rule handler")
+    status, headers, body = await get(url, "/swap/x")  # replaceRequest replaces the rule's target
+    assert (status, body, headers["x-rule-handler"]) == (200, b"<h1>about</h1>", "ran")
+    status, headers, _ = await get(url, "/old")
+    assert status == 301 and headers["Location"].endswith("/about") and headers["x-rule-handler"] == "ran"
+    status, headers, body = await get(url, "/blog")  # a static file shadows the rule: no handler
+    assert body == b"<h1>blog</h1>" and "x-rule-handler" not in headers
+
+
+def test_rule_naming_a_missing_handler_is_reported(make_site):
+    from edgenode.options import ServeOptions
+    from edgenode.sites import load_site
+
+    site_dir = make_site({"index.html": "x", "_redirects": "/a /b 200 EdgeHandler=ghost\n"})
+    site = load_site(str(site_dir), "t", ServeOptions(sites=[(str(site_dir), ())]))
+    assert "_redirects:1: edge handler 'ghost' has no file netlify/edge-handlers/ghost.js" in [str(p) for p in site.problems]

@@ -11,7 +11,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp import web
-from test_handlers_api import get, has_lib  # sibling module (tests/ is on sys.path)
+from tests.test_handlers_api import get, has_lib
 
 import edgenode.identity
 
@@ -20,6 +20,7 @@ needs_rewriter = pytest.mark.skipif(not has_lib("htmlrewriter.js"), reason="html
 needs_url = pytest.mark.skipif(not has_lib("url.js"), reason="url.js (jslib) not merged yet")
 needs_identity = pytest.mark.skipif("jwt.decode" not in inspect.getsource(edgenode.identity),
                                     reason="JWT identity phase not merged yet")
+SECRET = "an-example-secret-of-at-least-32-bytes"
 MOBILE_UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148"
 DESKTOP_UA = "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0"
 
@@ -81,11 +82,11 @@ async def test_auth_without_identity_is_401(url):
 async def test_auth_by_jwt_roles(edgenode, examples):
     import jwt
 
-    base = edgenode(examples, jwt_secret="s3cret").url
+    base = edgenode(examples, jwt_secret=SECRET).url
 
     def token(roles):
         return jwt.encode({"sub": "u1", "exp": int(time.time()) + 600, "app_metadata": {"roles": roles}},
-                          "s3cret", algorithm="HS256")
+                          SECRET, algorithm="HS256")
 
     status, _, body = await get(base, "/members/", headers={"Cookie": f"nf_jwt={token(['member'])}"})
     assert status == 200 and b"Welcome back" in body

@@ -7,7 +7,7 @@ import time
 
 import aiohttp
 import pytest
-from test_handlers_api import get, handler_site  # sibling module (tests/ is on sys.path)
+from tests.test_handlers_api import get, handler_site
 
 HOSTILE = r"""
 export async function onRequest(event) {

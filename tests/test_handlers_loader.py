@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_handlers_api import get, handler_site  # sibling module (tests/ is on sys.path)
+from tests.test_handlers_api import get, handler_site
 
 from edgenode.commands.check import check_site
 from edgenode.handlers.esm import ModuleSyntaxError, transform

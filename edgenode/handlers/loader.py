@@ -198,10 +198,11 @@ def load_handlers(site: Site, options: Any) -> None:
                                           f"edge handler {name!r} has no file {os.path.join(rel_dir, name + '.js')}"))
             continue
         hs.declarations.append(Declaration(name, path, line, compile_path(path)))
-    for name in _rule_handlers(site):
-        if name not in files:
-            problems.append(ConfigProblem("_redirects", 0, f"edge handler {name!r} has no file "
-                                          f"{os.path.join(rel_dir, name + '.js')}"))
+    for rule in _rule_handlers(site):
+        if rule.edge_handler not in files:
+            problems.append(ConfigProblem(getattr(rule, "file", "_redirects"), getattr(rule, "line", 0),
+                                          f"edge handler {rule.edge_handler!r} has no file "
+                                          f"{os.path.join(rel_dir, rule.edge_handler + '.js')}"))
     if not files:
         return
     bundle = ModuleBundle(hdir, rel_dir, problems)
@@ -224,13 +225,14 @@ def load_handlers(site: Site, options: Any) -> None:
     hs.module_sources = bundle.scripts()
 
 
-def _rule_handlers(site: Site) -> list[str]:
-    names = []
+def _rule_handlers(site: Site) -> list[Any]:
+    """The first rule naming each edge handler (EdgeHandler= / edge_handler)."""
+    first: dict[str, Any] = {}
     for rule in site.rules or ():
         name = getattr(rule, "edge_handler", None)
-        if name and name not in names:
-            names.append(name)
-    return names
+        if name and name not in first:
+            first[name] = rule
+    return list(first.values())
 
 
 class ModuleBundle:
