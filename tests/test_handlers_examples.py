@@ -11,9 +11,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp import web
-from tests.test_handlers_api import get, has_lib
 
 import edgenode.identity
+from tests.test_handlers_api import get, has_lib
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "handlers_examples"
 needs_rewriter = pytest.mark.skipif(not has_lib("htmlrewriter.js"), reason="htmlrewriter.js (jslib) not merged yet")

@@ -7,6 +7,7 @@ import time
 
 import aiohttp
 import pytest
+
 from tests.test_handlers_api import get, handler_site
 
 HOSTILE = r"""

@@ -10,13 +10,13 @@ import aiohttp
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.test_handlers_api import get, handler_site
 
 from edgenode.commands.check import check_site
 from edgenode.handlers.esm import ModuleSyntaxError, transform
 from edgenode.handlers.loader import compile_path
 from edgenode.options import ServeOptions
 from edgenode.sites import load_site
+from tests.test_handlers_api import get, handler_site
 
 # -- the ESM transform (pure) -------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ import os
 import aiohttp
 import pytest
 from aiohttp import web
+
 from tests.test_handlers_api import get, handler_site, has_lib
 
 pytestmark = pytest.mark.skipif(not has_lib("streams.js"), reason="streams.js (jslib) not merged yet")
