@@ -59,9 +59,10 @@ class Invocation:
     host_streams: set[str] = field(default_factory=set)
     error: HandlerError | None = None
     deadline: float = 0.0
+    spent_before: float = 0.0  # CPU the same request already used in earlier handlers
 
     def budget(self) -> float:
-        return self.budget_ms * (1 + self.streamed // MIB)
+        return self.budget_ms * (1 + self.streamed // MIB) - self.spent_before
 
 
 class Isolate:
@@ -159,6 +160,8 @@ class Isolate:
             raise self.dead_reason or HandlerError("Error", "isolate closed")
         loop = asyncio.get_running_loop()
         inv = Invocation(next(self._rids), host, self.cpu_ms, loop.create_future())
+        notes = host.ex.notes
+        inv.spent_before = notes.get("handler_cpu_ms", 0.0)
         inv.deadline = loop.time() + self.timeout_ms / 1000
         host.invocation = inv
         host.isolate = self
@@ -199,6 +202,8 @@ class Isolate:
         if inv.out_streams and inv.error is None:
             return  # still streaming its response; released when the last stream ends
         inv.closed = True
+        notes = inv.host.ex.notes
+        notes["handler_cpu_ms"] = notes.get("handler_cpu_ms", 0.0) + inv.cpu_ms
         self._invocations.pop(inv.rid, None)
         for sid in inv.host_streams:
             hs = self._host_streams.pop(sid, None)

@@ -263,7 +263,13 @@
       if (init.redirect !== undefined) this.#redirect = String(init.redirect);
       if (init.signal !== undefined) this.#signal = init.signal;
       this.#headers = new Headers(init.headers !== undefined ? init.headers : fromReq ? fromReq.headers : undefined);
-      if (init.body !== undefined && init.body !== null) {
+      if (init instanceof Request) {
+        // new Request(url, otherRequest): take its body over as is (a host stream stays one).
+        if (init._src() !== null) {
+          if (this.#method === "GET" || this.#method === "HEAD") throw new TypeError("Failed to construct 'Request': Request with GET/HEAD method cannot have body.");
+          src = init._transfer();
+        }
+      } else if (init.body !== undefined && init.body !== null) {
         if (this.#method === "GET" || this.#method === "HEAD") throw new TypeError("Failed to construct 'Request': Request with GET/HEAD method cannot have body.");
         const [s, ctype] = extractBody(init.body);
         src = s;
