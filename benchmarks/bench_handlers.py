@@ -11,7 +11,10 @@ Prints requests/s and p50/p99 latency per route and concurrency, and the handler
 latency and kept throughput. Goal (issue 4): the A/B handler keeps >= 50% of the no-handler
 throughput. The machine is shared: run it a few times and quote medians.
 
-Run: .venv/bin/python benchmarks/bench_handlers.py [--duration 5] [--connections 1,32]
+`--limits` instead measures the isolates: creation time and memory per isolate (the examples'
+handlers loaded), and how long a runaway handler runs before its 500 (50 ms CPU budget).
+
+Run: .venv/bin/python benchmarks/bench_handlers.py [--duration 5] [--connections 1,32] [--limits]
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -80,12 +84,79 @@ def wrk(url: str, connections: int, duration: float) -> tuple[float, float, floa
     return rps, p50, p99
 
 
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def limits() -> int:
+    import asyncio
+    import statistics
+
+    from edgenode.handlers import v8
+    from edgenode.options import ServeOptions
+    from edgenode.sites import load_site
+    from edgenode.testing import RunningEdgenode
+
+    v8.init()
+    site = load_site(str(EXAMPLES), "examples", ServeOptions(sites=[(str(EXAMPLES), ())]))
+
+    async def density(n: int) -> None:
+        before = _rss_mb()
+        times, isolates = [], []
+        for _ in range(n):
+            iso = site.handlers._new_isolate()
+            t0 = time.perf_counter()
+            await iso.start()
+            times.append((time.perf_counter() - t0) * 1000)
+            isolates.append(iso)
+        after = _rss_mb()
+        print(f"isolate start (prelude + {len(site.handlers)} example handlers): median {statistics.median(times):.1f} ms, "
+              f"max {max(times):.1f} ms; RSS {(after - before) / n:.2f} MB per isolate ({n} isolates)")
+        t0 = time.perf_counter()
+        for iso in isolates:
+            await iso.close()
+        print(f"close: {(time.perf_counter() - t0) * 1000 / n:.2f} ms per isolate")
+
+    asyncio.run(density(40))
+    tmp = Path(tempfile.mkdtemp(prefix="bench-limits-"))
+    (tmp / "edge-handlers").mkdir()
+    (tmp / "index.html").write_text("ok")
+    (tmp / "netlify.toml").write_text('[[edge_handlers]]\npath = "/*"\nhandler = "h"\n')
+    (tmp / "edge-handlers" / "h.js").write_text(
+        "export async function onRequest(e) { const u = e.request.url;\n"
+        "  if (u.endsWith('/sync')) { while (true) {} }\n"
+        "  if (u.endsWith('/micro')) { await null; while (true) {} }\n"
+        "  if (u.endsWith('/ok')) e.replaceResponse(new Response('ok'));\n}\n")
+    srv = RunningEdgenode(str(tmp), handler_cpu_ms=50)
+    try:
+        for path in ("/sync", "/micro"):
+            took = []
+            for _ in range(7):
+                t0 = time.perf_counter()
+                try:
+                    urllib.request.urlopen(srv.url + path)
+                except urllib.error.HTTPError as e:
+                    assert e.code == 500
+                took.append((time.perf_counter() - t0) * 1000)
+                urllib.request.urlopen(srv.url + "/ok").read()
+            print(f"runaway {path}: 500 after median {statistics.median(took):.0f} ms wall "
+                  f"(max {max(took):.0f}) with a 50 ms CPU budget")
+    finally:
+        srv.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--duration", type=float, default=5.0)
     ap.add_argument("--connections", default="1,32")
     ap.add_argument("--rounds", type=int, default=3, help="runs per route; the median is reported")
+    ap.add_argument("--limits", action="store_true", help="measure isolates and runaway stops instead")
     a = ap.parse_args()
+    if a.limits:
+        return limits()
     if not shutil.which("wrk"):
         print("wrk is not installed", file=sys.stderr)
         return 2
