@@ -353,6 +353,10 @@ class Isolate:
         self._batch = (run, drain)
         watchdog = asyncio.ensure_future(self._watch(run, drain, cpu0, rss0, limit_ms))
         try:
+            await asyncio.wait({run})
+            if not self.dead and not run.cancelled() and run.exception() is None and run.result():
+                # What finished synchronously is answered now, before the drain comes back.
+                self._dispatch(json.loads(run.result()))
             await asyncio.wait({drain})
         finally:
             watchdog.cancel()
@@ -360,16 +364,15 @@ class Isolate:
         if self.dead:
             return
         culprit = 0
+        extra = ""
         if run.cancelled():
             # The synchronous slice ran over its CPU budget and was terminated: find out whose.
             try:
-                culprit = await asyncio.wait_for(mr.eval_cancelable("__edge.recover()"), 1.0)
-                extra = await asyncio.wait_for(mr.eval_cancelable("__edge.drain()"), 1.0)
+                culprit, extra = json.loads(await asyncio.wait_for(mr.eval_cancelable("__edge.recover()"), 1.0))
             except Exception as e:
                 self._die(_limit_error(e, self))
                 return
         else:
-            extra = ""
             exc = run.exception()
             if exc is not None:
                 self._die(_limit_error(exc, self))

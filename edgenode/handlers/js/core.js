@@ -78,7 +78,9 @@
       fail(rid, e);
       return;
     }
-    Promise.resolve(r).then((v) => done(rid, v), (e) => fail(rid, e));
+    // A handler that finished synchronously is answered by this very eval (no drain round trip).
+    if (r !== null && typeof r === "object" && typeof r.then === "function") r.then((v) => done(rid, v), (e) => fail(rid, e));
+    else done(rid, r);
   }
 
   function done(rid, value) {
@@ -150,6 +152,8 @@
     }
   }
 
+  // Deliver events; returns the outbox so far (what finished synchronously). The host also drains
+  // after the microtask checkpoint that follows this eval.
   function run(json) {
     for (const ev of JSON.parse(json)) queue.push(ev);
     while (queue.length) {
@@ -157,6 +161,7 @@
       try { dispatch(ev); } catch (e) { push(["log", 0, "error", "edgenode event failed: " + errorFields(e).join(": ")]); }
       current = 0;
     }
+    return drain();
   }
 
   // After the host terminated a runaway synchronous slice: name the culprit, finish the queue.
@@ -164,8 +169,8 @@
     const culprit = current;
     current = 0;
     if (culprit) abort(culprit);
-    run("[]");
-    return culprit;
+    const rest = run("[]");
+    return JSON.stringify([culprit, rest]);
   }
 
   function drain() {

@@ -92,32 +92,41 @@
     waitUntil(p) { this.#waits.push(Promise.resolve(p).catch(() => {})); }
     passThroughOnException() {}
 
-    async _finish(returned) {
+    // Synchronous when nothing is a promise, so a sync handler is answered in one eval.
+    _finish(returned) {
       if (returned instanceof Response && this.#responder === null) this.#responder = returned;
       else if (returned !== undefined && !(returned instanceof Response)) {
         throw new TypeError(`on${this.#phase === "request" ? "Request" : "Response"}() returned ${describe(returned)}; use event.replaceResponse() to answer`);
       }
       const out = {};
-      if (this.#requestReplacer !== null) {
-        let r = this.#requestReplacer;
-        if (typeof r === "function") r = await r(this.#request);
-        else r = await r;
-        if (typeof r === "string" || (globalThis.URL && r instanceof URL)) r = new Request(new URL(String(r), this.#request.url).href, this.#request);
-        if (!(r instanceof Request)) throw new TypeError(`replaceRequest() expects a Request or URL, got ${describe(r)}`);
-        this.#request = r;
-        out.request = F.describeRequest(r, this.#rid);
-      }
-      if (this.#responder !== null) {
-        let r = this.#responder;
-        if (typeof r === "function") r = await r({ request: this.#request });
-        else r = await r;
-        if (!(r instanceof Response)) throw new TypeError(`replaceResponse() needs a Response, got ${describe(r)}`);
-        out.response = F.describeResponse(r, this.#rid);
-      } else if (this.#phase === "response" && this.#response.dirty) {
-        out.headers = F.Headers._pairs(this.#response.headers);
-      }
-      return out;
+      const respond = () => {
+        if (this.#responder !== null) {
+          let r = this.#responder;
+          if (typeof r === "function") r = r({ request: this.#request });
+          return when(r, (resp) => {
+            if (!(resp instanceof Response)) throw new TypeError(`replaceResponse() needs a Response, got ${describe(resp)}`);
+            out.response = F.describeResponse(resp, this.#rid);
+            return out;
+          });
+        }
+        if (this.#phase === "response" && this.#response.dirty) out.headers = F.Headers._pairs(this.#response.headers);
+        return out;
+      };
+      if (this.#requestReplacer === null) return respond();
+      let r = this.#requestReplacer;
+      if (typeof r === "function") r = r(this.#request);
+      return when(r, (req) => {
+        if (typeof req === "string" || (globalThis.URL && req instanceof URL)) req = new Request(new URL(String(req), this.#request.url).href, this.#request);
+        if (!(req instanceof Request)) throw new TypeError(`replaceRequest() expects a Request or URL, got ${describe(req)}`);
+        this.#request = req;
+        out.request = F.describeRequest(req, this.#rid);
+        return respond();
+      });
     }
+  }
+
+  function when(x, f) {
+    return x !== null && typeof x === "object" && typeof x.then === "function" ? x.then(f) : f(x);
   }
 
   function describe(v) {
