@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
 import os
 import threading
@@ -84,6 +85,18 @@ class _Checker:
 
         return MiniRacer()
 
+    def close(self) -> None:
+        """Close the isolate on its own loop, then stop the loop (a MiniRacer left to the garbage
+        collector at interpreter exit hangs the process)."""
+        async def shut() -> None:
+            self.mr.close()
+
+        try:
+            asyncio.run_coroutine_threadsafe(shut(), self.loop).result(2)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(2)
+
     def compile(self, src: str) -> None:
         """Raises JSParseException (or another JSEvalException) if `src` does not compile."""
         asyncio.run_coroutine_threadsafe(self.mr.eval_cancelable(src), self.loop).result(30)
@@ -98,7 +111,15 @@ def compile_check(src: str) -> None:
     with _init_lock:
         if _checker is None:
             _checker = _Checker()
+            atexit.register(_close_checker)
     _checker.compile(src)
+
+
+def _close_checker() -> None:
+    global _checker
+    checker, _checker = _checker, None
+    if checker is not None:
+        checker.close()
 
 
 def rss_bytes() -> int:
