@@ -451,3 +451,13 @@ def test_rule_naming_a_missing_handler_is_reported(make_site):
     site_dir = make_site({"index.html": "x", "_redirects": "/a /b 200 EdgeHandler=ghost\n"})
     site = load_site(str(site_dir), "t", ServeOptions(sites=[(str(site_dir), ())]))
     assert "_redirects:1: edge handler 'ghost' has no file netlify/edge-handlers/ghost.js" in [str(p) for p in site.problems]
+
+
+@pytest.mark.skipif(not has_lib("structured_clone.js"), reason="structured_clone.js (jslib) not merged yet")
+async def test_structured_clone(edgenode, make_site):
+    h = ("export function onRequest(e) { const a = { d: new Date(0), m: new Map([[1, 2]]) }; a.self = a; "
+         "const b = structuredClone(a); e.replaceResponse(Response.json({ same: b === a, cyclic: b.self === b, "
+         "date: b.d.getTime(), map: b.m.get(1) })); }")
+    site = handler_site(make_site, {"h": h}, [("/*", "h")])
+    _, _, body = await get(edgenode(site).url, "/")
+    assert json.loads(body) == {"same": False, "cyclic": True, "date": 0, "map": 2}

@@ -54,6 +54,7 @@
     #list = []; // [lowercase name, value]
     constructor(init) {
       if (init == null) return;
+      if (trusted && Array.isArray(init)) { this.#list = init; return; } // [[lowercase name, value]] from the host
       if (init instanceof Headers) { for (const [k, v] of init.#list) this.#list.push([k, v]); return; }
       if (typeof init !== "object") throw new TypeError("Failed to construct 'Headers': The provided value is not of type '(record<ByteString, ByteString> or sequence<sequence<ByteString>>)'.");
       if (typeof init[Symbol.iterator] === "function") {
@@ -231,8 +232,10 @@
   // ---- Request ----------------------------------------------------------------------------
   const METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH"];
   const originRid = new WeakMap(); // Request -> rid whose origin it fetches (fetch(event.request))
+  let trusted = false; // set while building a Request/Response from what the host already validated
   function parseURL(input, what) {
     const s = String(input);
+    if (trusted) return s;
     if (globalThis.URL) {
       try { return new URL(s).href; } catch (_) { throw new TypeError(`Failed to ${what}: Invalid URL "${s}"`); }
     }
@@ -363,7 +366,11 @@
     }
     // From a host description {status, statusText, headers, body, url}.
     static _fromHost(d, immutable) {
-      const r = new Response(null, { status: d.status < 200 || d.status > 599 ? 200 : d.status, statusText: d.statusText || "", headers: d.headers });
+      trusted = true;
+      let r;
+      try {
+        r = new Response(null, { status: d.status < 200 || d.status > 599 ? 200 : d.status, statusText: d.statusText || "", headers: d.headers });
+      } finally { trusted = false; }
       r.#status = d.status;
       r.#url = d.url || "";
       r._limit = d.limit || 0;
@@ -405,7 +412,9 @@
     Headers, describeResponse, describeRequest, originRid, utf8Encode, utf8Decode, dirtyOwner,
     requestFromHost(d, rid) {
       const init = { method: d.method, headers: d.headers };
-      const r = new Request(d.url, init);
+      trusted = true;
+      let r;
+      try { r = new Request(d.url, init); } finally { trusted = false; }
       if (d.body) r._initBody(d.body.b !== undefined ? { u: Uint8Array.fromBase64(d.body.b) } : d.body);
       originRid.set(r, rid);
       return r;
