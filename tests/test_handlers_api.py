@@ -461,3 +461,12 @@ async def test_structured_clone(edgenode, make_site):
     site = handler_site(make_site, {"h": h}, [("/*", "h")])
     _, _, body = await get(edgenode(site).url, "/")
     assert json.loads(body) == {"same": False, "cyclic": True, "date": 0, "map": 2}
+
+
+async def test_on_response_may_read_the_body_and_keep_the_response(edgenode, make_site, caplog):
+    h = "export async function onResponse(e) { console.error('length', (await e.response.text()).length); }"
+    site = handler_site(make_site, {"h": h}, [("/*", "h")], {"big.html": "<p>" + "x" * 300_000 + "</p>"})
+    url = edgenode(site).url
+    assert (await get(url, "/about"))[2] == b"<h1>about</h1>"
+    status, _, body = await get(url, "/big")
+    assert status == 200 and len(body) == 300_007

@@ -49,6 +49,7 @@ class HostStream:
         self.keep = keep  # remember what was read (a request body that may still go downstream)
         self.kept: list[bytes] = []
         self.touched = False
+        self.decoded = False  # the body JS sees had its Content-Encoding removed
         self.read_bytes = 0
         self._it: AsyncIterator[bytes] | None = None
         self._closed = False
@@ -149,19 +150,28 @@ async def decoded(body: Body, coding: str) -> AsyncIterator[bytes]:
         yield tail
 
 
-def body_to_js(iso: Isolate, inv: Invocation, body: Body, headers: CIMultiDict[str]) -> dict | None:
-    """Describe a body for JS; `headers` (a copy) loses Content-Encoding when the body is decoded."""
+def body_to_js(iso: Isolate, inv: Invocation, body: Body, headers: CIMultiDict[str],
+               inline: bool = True) -> dict | None:
+    """Describe a body for JS; `headers` (a copy) loses Content-Encoding when the body is decoded.
+
+    `inline=False` keeps even a small body in Python until JS reads it (onResponse handlers that
+    only touch headers then cost no body copy at all).
+    """
     coding = headers.get("Content-Encoding", "").lower()
+    was_decoded = False
     if coding in ("gzip", "br", "deflate") and not _empty(body):
         body = decoded(body, coding)
+        was_decoded = True
         headers.popall("Content-Encoding", None)
         headers.popall("Content-Length", None)
     if isinstance(body, bytes):
         if not body:
             return None
-        if len(body) <= INLINE_BODY:
+        if inline and len(body) <= INLINE_BODY:
             return {"b": base64.b64encode(body).decode()}
-    return {"h": iso.add_host_stream(inv, HostStream(body))}
+    hs = HostStream(body, keep=not inline)  # not inline: the body may still be sent as it is
+    hs.decoded = was_decoded
+    return {"h": iso.add_host_stream(inv, hs)}
 
 
 def _empty(body: Body) -> bool:
@@ -169,9 +179,9 @@ def _empty(body: Body) -> bool:
 
 
 def response_to_js(iso: Isolate, inv: Invocation, resp: EdgeResponse, url: str = "",
-                   limit: int | None = None) -> dict:
+                   limit: int | None = None, inline: bool = True) -> dict:
     headers = CIMultiDict(resp.headers)
-    body = body_to_js(iso, inv, resp.body, headers)
+    body = body_to_js(iso, inv, resp.body, headers, inline)
     # `limit` bounds what text()/json()/arrayBuffer() may read into memory; streaming it through
     # (pipeThrough into the response) is bounded by the handler's time instead.
     return {"status": resp.status, "statusText": "", "url": url, "limit": limit,

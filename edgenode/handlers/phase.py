@@ -121,7 +121,7 @@ async def _run_on_response(node: EdgeNode, ex: Exchange, hs: HandlerSet, name: s
 
     def build(inv: Any) -> dict:
         d = {**request_to_js(iso, inv, ex), "meta": meta}
-        d["response"] = sent["response"] = response_to_js(iso, inv, resp)
+        d["response"] = sent["response"] = response_to_js(iso, inv, resp, inline=False)
         return d
 
     try:
@@ -134,13 +134,16 @@ async def _run_on_response(node: EdgeNode, ex: Exchange, hs: HandlerSet, name: s
                 ex.response = response_from_js(iso, inv, result["response"])
                 return
             body = sent["response"]["body"]
-            if body is not None and "h" in body:
-                hs_body = iso.adopt_host_stream(inv, body["h"])
-                if hs_body.touched:
-                    raise HandlerError("TypeError", "onResponse read the response body but did not replace the "
-                                                    "response; use event.replaceResponse(new Response(...))")
             if result.get("headers") is not None:
                 _replace_headers(resp, result["headers"])
+            if body is not None and "h" in body:
+                hs_body = iso.adopt_host_stream(inv, body["h"])
+                if hs_body.touched:  # the handler read the body but kept the response: send it all
+                    resp.body = hs_body.remaining()
+                    resp.precompressed = None
+                    if hs_body.decoded:
+                        resp.headers.popall("Content-Encoding", None)
+                        resp.headers.popall("Content-Length", None)
         finally:
             iso.release(inv)
     except HandlerError as e:
