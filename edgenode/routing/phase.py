@@ -106,6 +106,12 @@ def target_for(m: Match) -> OriginTarget | None:
 
 
 async def route(node: EdgeNode, ex: Exchange) -> None:
+    functions = ex.site.functions
+    custom = functions.route(ex.path, ex.request.method, ex.site.static.exists) if functions else None
+    if custom is not None:  # FN-7: a v2 function's own config.path beats rules and static files
+        fn, ex.notes["function_params"] = custom
+        ex.target = OriginTarget("function", FUNCTIONS_PREFIX + fn.name, ex.query_string)
+        return
     if ex.path.startswith(FUNCTIONS_PREFIX):  # FN-1: the default route answers before any rule
         ex.target = OriginTarget("function", ex.path, ex.query_string)
         return
