@@ -213,6 +213,8 @@ class Isolate:
             if owner is inv:
                 handle.cancel()
                 del self._ops[op_id]
+                if not self.dead:  # reject it in JS too, or its resolvers stay in the op table
+                    self._send(["r", op_id, False, ["AbortError", "the request has ended"], 0])
 
     # -- host streams (Python bodies read by JS) and out streams (JS bodies read by Python) -----
 
@@ -355,7 +357,11 @@ class Isolate:
         try:
             await asyncio.wait({run})
             if not self.dead and not run.cancelled() and run.exception() is None and run.result():
-                # What finished synchronously is answered now, before the drain comes back.
+                # What finished synchronously is answered now, before the drain comes back
+                # (charged first: the invocation may be released as soon as it is answered).
+                cpu1 = self._cpu_ns()
+                self._charge(rids, (cpu1 - cpu0) / 1e6)
+                cpu0 = cpu1
                 self._dispatch(json.loads(run.result()))
             await asyncio.wait({drain})
         finally:
