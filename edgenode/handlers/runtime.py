@@ -117,8 +117,11 @@ class Isolate:
         if self.dead and self.mr is None:
             return
         self._die(reason or HandlerError("Error", "the edge handler runtime was shut down"))
-        if self._pump_task is not None and self._pump_task is not asyncio.current_task():
-            self._pump_task.cancel()
+        task = self._pump_task
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+            await asyncio.wait({task}, timeout=1.0)  # let it (and its watchdog) finish cancelling
+            await asyncio.sleep(0)
 
     def _die(self, reason: HandlerError) -> None:
         """Close the isolate now (stops even a microtask runaway) and fail everything in it."""
