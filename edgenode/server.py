@@ -8,6 +8,7 @@ import os
 import signal
 import time
 from collections.abc import AsyncIterable
+from http import HTTPStatus
 
 from aiohttp import web
 
@@ -15,8 +16,10 @@ from edgenode import pipeline
 from edgenode.accesslog import log_request
 from edgenode.errors import error_response
 from edgenode.exchange import EdgeRequest, EdgeResponse, Exchange, FileBody
+from edgenode.limits import BodyTimeout, GuardedServer, Limits, body_chunks
 from edgenode.node import EdgeNode
 from edgenode.paths import BadPath, decode_path
+from edgenode.request_checks import Rejection, check_request, split_target
 from edgenode.respond import SERVER
 
 log = logging.getLogger("edgenode")
@@ -30,22 +33,19 @@ def _split_host(authority: str) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
-async def _body_iter(request: web.BaseRequest):
-    async for chunk in request.content.iter_any():
-        yield chunk
-
-
 def make_handler(node: EdgeNode):
+    body_timeout = node.options.body_timeout
+
     async def handle(request: web.BaseRequest) -> web.StreamResponse:
         t0 = time.perf_counter()
-        authority = request.headers.get("Host", "")
+        # Refusals before routing (limits.py / request_checks.py): bad versions, Host, framing.
+        target = check_request(request.version, request.headers) or split_target(
+            request.raw_path, request.headers.get("Host", ""))
+        if isinstance(target, Rejection):
+            return await _refuse(request, target, t0)
+        authority, raw_path, query = target.authority, target.raw_path, target.query
         host = _split_host(authority)
         site = node.sites.for_host(host)
-        raw = request.raw_path
-        raw_path, _, query = raw.partition("?")
-        if raw_path.startswith(("http://", "https://")):  # absolute-form request target
-            rest = raw_path.split("://", 1)[1]
-            raw_path = "/" + rest.split("/", 1)[1] if "/" in rest else "/"
         peer = request.transport.get_extra_info("peername") if request.transport else None
         client_ip = peer[0] if peer else "127.0.0.1"
         try:
@@ -62,10 +62,13 @@ def make_handler(node: EdgeNode):
             return out
         has_body = request.body_exists
         ereq = EdgeRequest(request.method, request.scheme, host, authority or "localhost", path, raw_path,
-                           query, request.headers, client_ip, _body_iter(request) if has_body else None)
+                           query, request.headers, client_ip,
+                           body_chunks(request.content, body_timeout) if has_body else None)
         ex = Exchange(ereq, site)
         try:
             resp = await pipeline.handle(node, ex)
+        except BodyTimeout as e:
+            return await _refuse(request, Rejection(408, str(e)), t0, site.site_id)
         except Exception:
             log.exception("request %s %s failed", request.method, raw_path)
             resp = error_response(500, "Internal Server Error", "the edge node failed to answer",
@@ -78,6 +81,20 @@ def make_handler(node: EdgeNode):
         return out
 
     return handle
+
+
+async def _refuse(request: web.BaseRequest, r: Rejection, t0: float, site_id: str = "") -> web.StreamResponse:
+    resp = error_response(r.status, HTTPStatus(r.status).phrase, r.reason, request.headers.get("Accept"))
+    rid = os.urandom(13).hex().upper()[:26]
+    resp.headers["Server"] = SERVER
+    resp.headers["X-Nf-Request-Id"] = rid
+    notes: dict = {}
+    out = await _write(request, resp, notes)
+    if r.close:
+        out.force_close()
+    log_request(request.method, request.raw_path, r.status, notes.get("sent", 0), time.perf_counter() - t0,
+                "", rid, site_id)
+    return out
 
 
 async def _write(request: web.BaseRequest, resp: EdgeResponse, notes: dict) -> web.StreamResponse:
@@ -150,8 +167,8 @@ class EdgeServer:
 
     async def start(self) -> None:
         await self.node.start()
-        server = web.Server(make_handler(self.node), access_log=None, handler_cancellation=False,
-                            max_line_size=8190, max_field_size=8190)
+        server = GuardedServer(make_handler(self.node), Limits.from_options(self.options), access_log=None,
+                               handler_cancellation=False)
         self.runner = web.ServerRunner(server, handle_signals=False, shutdown_timeout=self.options.grace)
         await self.runner.setup()
         site = web.TCPSite(self.runner, self.options.host, self.options.port, backlog=1024)
