@@ -43,7 +43,7 @@ def valid_authority(authority: str) -> bool:
     if authority.startswith("["):
         host, sep, rest = authority.partition("]")
         host += "]"
-        if rest and not rest.startswith(":"):
+        if not sep or rest and not rest.startswith(":"):
             return False
         port = rest[1:] if rest else ""
     else:
