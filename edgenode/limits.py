@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
+import socket
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, fields
@@ -109,6 +110,10 @@ class GuardedServer(web.Server):
         self.limits = limits
         self.cap = limits.connection_cap()
         self.open_connections = 0
+        self.lingering = 0  # refused or rejected connections still half-open (see _answer_and_close)
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        reserve = soft - self.cap if soft != resource.RLIM_INFINITY and soft > self.cap else 128
+        self.linger_budget = max(4, min(32, reserve // 4))
         self.rejected: Counter[int] = Counter()  # status -> count (408, 414, 431, 503)
 
     def __call__(self) -> RequestHandler:
@@ -138,7 +143,13 @@ class GuardedProtocol(RequestHandler):
         if g.open_connections >= g.cap:
             self._refused = True
             g.rejected[503] += 1
-            _answer_and_close(transport, plain_response(503, "too many connections"), self._loop)  # type: ignore[arg-type]
+            # Lingering refused sockets hold descriptors too: only a few at a time, so a flood of
+            # connections cannot eat the reserve the cap exists to keep.
+            linger = g.lingering < g.linger_budget
+            if linger:
+                g.lingering += 1
+            _answer_and_close(transport, plain_response(503, "too many connections"), self._loop,  # type: ignore[arg-type]
+                              g if linger else None)
             return
         g.open_connections += 1
         self._counted = True
@@ -234,7 +245,12 @@ class GuardedProtocol(RequestHandler):
         self.transport = None
         self.force_close()
         if transport is not None:
-            _answer_and_close(transport, plain_response(status, reason), self._loop)  # type: ignore[arg-type]
+            g = self._guard
+            linger = g.lingering < g.linger_budget
+            if linger:
+                g.lingering += 1
+            _answer_and_close(transport, plain_response(status, reason), self._loop,  # type: ignore[arg-type]
+                              g if linger else None)
 
     # -- errors from aiohttp's parser --------------------------------------------------------
 
@@ -266,13 +282,42 @@ class GuardedProtocol(RequestHandler):
         return result
 
 
-def _answer_and_close(transport: asyncio.Transport, response: bytes, loop: asyncio.AbstractEventLoop) -> None:
+def _answer_and_close(transport: asyncio.Transport, response: bytes, loop: asyncio.AbstractEventLoop,
+                      linger_for: GuardedServer | None) -> None:
+    """Write a final response and end the connection.
+
+    With linger_for: half-close, keep reading (and discarding) for REJECT_LINGER, then close, so the
+    client reads the answer instead of a reset. Without: discard what already arrived, then close.
+    """
     try:
+        if linger_for is None:
+            _discard_pending(transport)
+            transport.write(response)
+            transport.close()
+            return
         transport.write(response)
         if transport.can_write_eof():
             transport.write_eof()
-            loop.call_later(REJECT_LINGER, transport.close)
+
+            def close() -> None:
+                linger_for.lingering -= 1
+                transport.close()
+
+            loop.call_later(REJECT_LINGER, close)
         else:  # pragma: no cover - TLS transports cannot half-close
+            linger_for.lingering -= 1
             transport.close()
     except (OSError, RuntimeError):
         transport.abort()
+
+
+def _discard_pending(transport: asyncio.Transport) -> None:
+    """Read what the client already sent, so closing does not turn into a reset that eats the answer."""
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        return
+    try:
+        while sock.recv(65536, socket.MSG_DONTWAIT):
+            pass
+    except Exception:  # BlockingIOError when drained; uvloop's pseudo-socket may refuse recv
+        pass

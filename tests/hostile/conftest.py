@@ -161,3 +161,50 @@ def hostile_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running
     srv = RunningEdgenode(site, header_timeout=1.0, body_timeout=1.0, keepalive_timeout=2.0)
     yield srv
     srv.stop()
+
+
+class ServeProcess:
+    """`edgenode serve` in a subprocess (for faults that need a process of its own: fd limits, pipes)."""
+
+    def __init__(self, args: list[str], stdout=None, preexec_fn=None, timeout: float = 30.0) -> None:
+        import re
+        import subprocess
+        import sys
+
+        self.proc = subprocess.Popen([sys.executable, "-m", "edgenode", "serve", "--port", "0", *args],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL if stdout is None else stdout,
+                                     preexec_fn=preexec_fn)
+        assert self.proc.stdout is not None
+        import os
+        import select
+
+        line = b""
+        end = time.monotonic() + timeout
+        fd = self.proc.stdout.fileno()
+        # Read only up to the banner; afterwards nobody reads stdout (some tests rely on that).
+        while time.monotonic() < end and b"edgenode serving" not in line or not line.endswith(b"\n"):
+            if time.monotonic() >= end or not select.select([fd], [], [], 0.1)[0]:
+                if time.monotonic() >= end:
+                    break
+                continue
+            chunk = os.read(fd, 1)
+            if not chunk:
+                break
+            line = line + chunk if not line.endswith(b"\n") else chunk
+        m = re.search(rb"(http://[^\s]+)", line)
+        if not m:
+            self.stop()
+            raise RuntimeError(f"edgenode serve did not start: {line!r}")
+        self.url = m.group(1).decode()
+
+    def stop(self) -> None:
+        import signal
+        import subprocess
+
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
