@@ -108,12 +108,17 @@ async def _write(request: web.BaseRequest, resp: EdgeResponse, notes: dict) -> w
         notes["sent"] = len(body)
         return web.Response(status=resp.status, headers=headers, body=body)
     if isinstance(body, FileBody):
-        headers["Content-Length"] = str(body.length)
-        sr = web.StreamResponse(status=resp.status, headers=headers)
-        await sr.prepare(request)
-        if request.method != "HEAD":
-            await _send_file(request, sr, body)
-            notes["sent"] = body.length
+        fh = open(body.path, "rb")  # noqa: SIM115 - closed below, after the last write
+        try:
+            status, body = _check_file(fh, resp.status, headers, body)
+            headers["Content-Length"] = str(body.length)
+            sr = web.StreamResponse(status=status, headers=headers)
+            await sr.prepare(request)
+            if request.method != "HEAD":
+                await _send_file(sr, fh, body)
+                notes["sent"] = body.length
+        finally:
+            fh.close()
         await sr.write_eof()
         return sr
     assert isinstance(body, AsyncIterable)
@@ -139,21 +144,35 @@ def _head(resp: EdgeResponse, length: int) -> web.Response:
     return r
 
 
-async def _send_file(request: web.BaseRequest, sr: web.StreamResponse, body: FileBody) -> None:
+def _check_file(fh, status: int, headers, body: FileBody) -> tuple[int, FileBody]:
+    """The file opened for sending must be the one the headers describe. If it was replaced since
+    (an edit in place), send the whole new file with its own validators instead of mixing the two."""
+    if body.stamp is None:
+        return status, body
+    st = os.fstat(fh.fileno())
+    if (st.st_ino, st.st_size, st.st_mtime_ns) == body.stamp:
+        return status, body
+    from edgenode.origins.static import file_body, set_file_validators
+
+    set_file_validators(headers, st)
+    headers.popall("Content-Range", None)
+    return (200 if status == 206 else status), file_body(body.path, st)
+
+
+async def _send_file(sr: web.StreamResponse, fh, body: FileBody) -> None:
     loop = asyncio.get_running_loop()
 
-    def read(fh, n: int) -> bytes:
+    def read(n: int) -> bytes:
         return fh.read(n)
 
-    with open(body.path, "rb") as fh:
-        fh.seek(body.offset)
-        left = body.length
-        while left > 0:
-            chunk = await loop.run_in_executor(None, read, fh, min(CHUNK, left))
-            if not chunk:
-                break
-            left -= len(chunk)
-            await sr.write(chunk)
+    fh.seek(body.offset)
+    left = body.length
+    while left > 0:
+        chunk = await loop.run_in_executor(None, read, min(CHUNK, left))
+        if not chunk:
+            break
+        left -= len(chunk)
+        await sr.write(chunk)
 
 
 class EdgeServer:

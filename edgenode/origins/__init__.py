@@ -49,4 +49,7 @@ def fetch_static(ex: Exchange, target: OriginTarget) -> EdgeResponse:
     f = static.lookup(target.path)
     if f is None:
         return static.not_found()
-    return static.response_for(f, target.status)
+    try:
+        return static.response_for(f, target.status)
+    except FileNotFoundError:  # deleted since the lookup (an edit in place)
+        return static.not_found()

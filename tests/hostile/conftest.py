@@ -64,7 +64,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # no
     tr = terminalreporter
     tr.section("hostile input: summary")
     order = {c: i for i, c in enumerate(CATEGORIES.values())}
-    width = max(len(c) for c in _results) + 2
+    width = max(len("category"), *(len(c) for c in _results)) + 2
     tr.write_line(f"{'category':<{width}}{'cases':>6}{'passed':>8}{'failed':>8}{'xfail':>7}")
     total_passed = total_failed = 0
     for cat in sorted(_results, key=lambda c: order.get(c, 99)):
