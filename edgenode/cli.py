@@ -186,13 +186,36 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("site", nargs="?", default=".", metavar="SITE_DIR")
     check.add_argument("--config", default=None)
     check.add_argument("--context", default="dev")
+    add_site_arguments(check)
+    explain = sub.add_parser("explain", help="show which rule a URL matches, why others did not, and the result")
+    explain.add_argument("site", metavar="SITE_DIR")
+    explain.add_argument("url", metavar="URL", help="full URL or a path (/about?x=1)")
+    explain.add_argument("-X", "--method", default="GET")
+    explain.add_argument("-H", "--header", action="append", default=[], metavar="'Name: value'",
+                         help="request header (repeatable)")
+    explain.add_argument("--cookie", action="append", default=[], metavar="k=v", help="cookie (repeatable)")
+    explain.add_argument("--role", action="append", default=None, metavar="R",
+                         help="pretend a verified token carries this role (repeatable)")
+    explain.add_argument("--config", default=None)
+    explain.add_argument("--context", default="dev")
+    add_site_arguments(explain)
     return parser
+
+
+def run_explain(a: argparse.Namespace) -> int:
+    from edgenode.commands.explain import explain_command
+
+    options = ServeOptions(sites=[(a.site, ())], config=a.config, context=a.context)
+    apply_site_arguments(a, options)
+    return explain_command(a.site, a.url, options, a.header, a.cookie, a.role, a.method)
 
 
 def run_check(a: argparse.Namespace) -> int:
     from edgenode.commands.check import check_site
 
-    return check_site(a.site, a.config, a.context)
+    options = ServeOptions()
+    apply_site_arguments(a, options)
+    return check_site(a.site, a.config, a.context, options)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -201,4 +224,6 @@ def main(argv: list[str] | None = None) -> int:
         return run_serve(args)
     if args.command == "check":
         return run_check(args)
+    if args.command == "explain":
+        return run_explain(args)
     return 2  # pragma: no cover - argparse rejects unknown commands

@@ -44,6 +44,9 @@ class EdgeRequest:
     headers: CIMultiDictProxy[str] | CIMultiDict[str]
     client_ip: str
     body: AsyncIterator[bytes] | None = None  # request body stream (None: no body)
+    # Opaque handle the server sets on `Upgrade:` requests (its request object), so an origin can
+    # take the connection over (WebSocket proxying, RR-32) and put the result in notes["upgraded"].
+    upgrade: Any = None
 
     @property
     def url(self) -> str:

@@ -29,9 +29,11 @@ class EdgeNode:
         self.cache.purge_site(old.site_id)
 
     async def start(self) -> None:
+        from edgenode.origins.functions import FunctionOrigin
         from edgenode.origins.proxy import ProxyOrigin
 
         self.proxy_origin = ProxyOrigin(self.options)
+        self.function_origin = FunctionOrigin(self.options)
         await self.sites.start()
 
     async def close(self) -> None:

@@ -63,7 +63,8 @@ def make_handler(node: EdgeNode):
         has_body = request.body_exists
         ereq = EdgeRequest(request.method, request.scheme, host, authority or "localhost", path, raw_path,
                            query, request.headers, client_ip,
-                           body_chunks(request.content, body_timeout) if has_body else None)
+                           body_chunks(request.content, body_timeout) if has_body else None,
+                           upgrade=request if "Upgrade" in request.headers else None)
         ex = Exchange(ereq, site)
         try:
             resp = await pipeline.handle(node, ex)
@@ -75,7 +76,8 @@ def make_handler(node: EdgeNode):
                                   request.headers.get("Accept"))
             resp.headers["X-Nf-Request-Id"] = ex.request_id
             resp.headers["Server"] = SERVER
-        out = await _write(request, resp, ex.notes)
+        upgraded = ex.notes.get("upgraded")  # an origin took the connection over (WebSocket proxy)
+        out = upgraded if upgraded is not None else await _write(request, resp, ex.notes)
         log_request(request.method, raw_path, resp.status, ex.notes.get("sent", 0), time.perf_counter() - t0,
                     ex.cache_status, ex.request_id, site.site_id)
         return out
@@ -220,7 +222,7 @@ def banner(server: EdgeServer) -> str:
                      f"({s['rules']} rules, {s['header rules']} header rules, {s['handlers']} handlers, "
                      f"{s['functions']} functions)")
         for p in site.problems:
-            lines.append(f"  {p}")
+            lines.append(f"  {p}" + (" (warning)" if p.severity == "warning" else ""))
     return "\n".join(lines)
 
 

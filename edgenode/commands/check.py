@@ -9,8 +9,12 @@ from edgenode.options import ServeOptions
 from edgenode.sites import load_site
 
 
-def check_site(site_dir: str, config: str | None = None, context: str = "dev") -> int:
-    options = ServeOptions(sites=[(site_dir, ())], config=config, context=context)
+def check_site(site_dir: str, config: str | None = None, context: str = "dev",
+               options: ServeOptions | None = None) -> int:
+    """`options` carries the identity/geo flags (a --jwt-secret silences the Role-rules warning)."""
+    if options is None:
+        options = ServeOptions()
+    options.sites, options.config, options.context = [(site_dir, ())], config, context
     try:
         site = load_site(site_dir, "check", options)
     except ConfigError as e:

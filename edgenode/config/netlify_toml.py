@@ -42,7 +42,7 @@ def _lower_keys(table: dict[str, Any]) -> dict[str, Any]:
 
 def _table_lines(text: str, header: str) -> list[int]:
     """Line numbers of every `[[header]]` array-of-tables start, in file order."""
-    pat = re.compile(r"^\s*\[\[\s*" + re.escape(header) + r"\s*\]\]", re.M)
+    pat = re.compile(r"^[ \t]*\[\[[ \t]*" + re.escape(header) + r"[ \t]*\]\]", re.M)
     return [text.count("\n", 0, m.start()) + 1 for m in pat.finditer(text)]
 
 
