@@ -25,7 +25,7 @@ def site_server(tmp_path_factory):
         "404.html": "<h1>custom 404</h1>",
         "docs/page.html": "<h1>page</h1>",
         "_redirects": "/old /new 301\n",
-        "_headers": "/*\n  X-Secret-Header: " + SECRET.decode() + "\n",
+        "_headers": "# " + SECRET.decode() + "\n/*\n  X-Frame-Options: DENY\n",
         "netlify.toml": "[build]\npublish = '.'\n# " + SECRET.decode() + "\n",
         ".env": SECRET.decode(),
         ".git/config": SECRET.decode(),
