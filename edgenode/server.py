@@ -129,11 +129,18 @@ async def _write(request: web.BaseRequest, resp: EdgeResponse, notes: dict) -> w
         sr.enable_chunked_encoding()
     await sr.prepare(request)
     sent = 0
-    if request.method != "HEAD":
-        async for chunk in body:
-            if chunk:
-                sent += len(chunk)
-                await sr.write(chunk)
+    try:
+        if request.method != "HEAD":
+            async for chunk in body:
+                if chunk:
+                    sent += len(chunk)
+                    await sr.write(chunk)
+    finally:
+        # A client that went away (or HEAD) must release the source now (an upstream connection,
+        # a function's stream), not whenever the garbage collector gets to the generator.
+        closer = getattr(body, "aclose", None)
+        if closer is not None:
+            await closer()
     notes["sent"] = sent
     await sr.write_eof()
     return sr
