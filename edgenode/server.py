@@ -76,6 +76,8 @@ def make_handler(node: EdgeNode):
                                   request.headers.get("Accept"))
             resp.headers["X-Nf-Request-Id"] = ex.request_id
             resp.headers["Server"] = SERVER
+        if _has_unsafe_header(resp):
+            resp = _unsafe_header_response(request, ex, raw_path)
         upgraded = ex.notes.get("upgraded")  # an origin took the connection over (WebSocket proxy)
         out = upgraded if upgraded is not None else await _write(request, resp, ex.notes)
         log_request(request.method, raw_path, resp.status, ex.notes.get("sent", 0), time.perf_counter() - t0,
@@ -83,6 +85,22 @@ def make_handler(node: EdgeNode):
         return out
 
     return handle
+
+
+def _has_unsafe_header(resp: EdgeResponse) -> bool:
+    # CR, LF or NUL in a header from a function, handler or upstream would be header injection;
+    # aiohttp refuses to write it and drops the connection, so answer cleanly instead.
+    return any("\r" in v or "\n" in v or "\x00" in v or "\r" in k or "\n" in k or ":" in k
+               for k, v in resp.headers.items())
+
+
+def _unsafe_header_response(request: web.BaseRequest, ex: Exchange, raw_path: str) -> EdgeResponse:
+    log.error("request %s %s: the response has a header with a line break or NUL; answering 502",
+              request.method, raw_path)
+    resp = error_response(502, "Bad Gateway", "the origin sent an invalid header", request.headers.get("Accept"))
+    resp.headers["X-Nf-Request-Id"] = ex.request_id
+    resp.headers["Server"] = SERVER
+    return resp
 
 
 async def _refuse(request: web.BaseRequest, r: Rejection, t0: float, site_id: str = "") -> web.StreamResponse:
