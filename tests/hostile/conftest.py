@@ -24,6 +24,7 @@ CATEGORIES = {
     "test_traversal": "traversal and hidden files",
     "test_slow_clients": "slow clients and limits",
     "test_cache_poisoning": "cache poisoning",
+    "test_cache_poisoning_upstream": "cache poisoning",
     "test_open_redirects": "open redirects and header injection",
     "test_tokens": "tokens",
     "test_handler_faults": "edge handler faults",

@@ -19,6 +19,7 @@ import pytest
 from tests.conftest import write_site
 
 N_FILES = 40
+N_PAGES = 10
 BIG = 2_500_000  # over the inline limit: streamed from disk as a FileBody
 
 
@@ -37,10 +38,19 @@ def deploy_files(deploy: int) -> dict[str, str | bytes]:
     files["404.html"] = f"<h1>deploy {deploy} not found</h1>"
     files[f"only-{deploy}.txt"] = f"deploy {deploy} only"
     files["big.bin"] = big_body(deploy)
+    # Rules and header rules carry the deploy too: new rules with old files (or the reverse) show as
+    # a 404 or as a header that names another deploy than the body.
+    for i in range(N_PAGES):
+        files[f"pages-{deploy}/{i}.html"] = f"deploy {deploy} page {i}"
+    files["_redirects"] = f"/r/*  /pages-{deploy}/:splat  200\n/go  /target-{deploy}  301\n"
+    files["_headers"] = f"/*\n  X-Deploy: {deploy}\n"
+    files["netlify.toml"] = (f'[[redirects]]\nfrom = "/t/*"\nto = "/pages-{deploy}/:splat"\nstatus = 200\n\n'
+                             f'[[headers]]\nfor = "/*"\n[headers.values]\nX-Deploy-Toml = "{deploy}"\n')
     return files
 
 
 MARK = re.compile(rb"deploy (\d+)")
+TARGET = re.compile(rb"/target-(\d+)$")
 
 
 def expected(path: str, deploy: int) -> tuple[int, bytes]:
@@ -52,6 +62,8 @@ def expected(path: str, deploy: int) -> tuple[int, bytes]:
         return 200, big_body(deploy)
     if path == f"/only-{deploy}.txt":
         return 200, f"deploy {deploy} only".encode()
+    if path.startswith(("/r/", "/t/")):
+        return 200, f"deploy {deploy} page {path[3:].split('.')[0]}".encode()
     return 404, f"<h1>deploy {deploy} not found</h1>".encode()
 
 
@@ -63,6 +75,7 @@ class Load:
         # Atomic deploys: a client never goes back to an older deploy on any path. Edits in place
         # change files one by one, so there the order holds per path.
         self.per_path = per_path
+        self.check_headers = not per_path
         self.paths = paths
         self.workers = workers
         self.stop = asyncio.Event()
@@ -82,19 +95,26 @@ class Load:
             path = rng.choice(self.paths())
             t0 = time.monotonic()
             try:
-                async with s.get(self.url + path) as r:
-                    status, body = r.status, await r.read()
+                async with s.get(self.url + path, allow_redirects=False) as r:
+                    status, body, headers = r.status, await r.read(), r.headers
             except Exception as e:
                 self.failures.append(f"{path}: {e!r}")
                 continue
             self.count += 1
-            m = MARK.search(body[:64])
+            m = MARK.search(body[:64]) or TARGET.search(headers.get("Location", "").encode())
             if not m:
                 self.failures.append(f"{path}: {status} without a deploy marker: {body[:60]!r}")
                 continue
             deploy = int(m.group(1))
-            if (status, body) != expected(path, deploy):
+            if path == "/go":
+                if status != 301:
+                    self.failures.append(f"/go: {status}")
+            elif (status, body) != expected(path, deploy):
                 self.failures.append(f"{path}: {status} {len(body)}B not wholly deploy {deploy}: {body[:60]!r}")
+            if self.check_headers and status != 301:
+                marks = (headers.get("X-Deploy"), headers.get("X-Deploy-Toml"))
+                if marks != (str(deploy), str(deploy)):
+                    self.failures.append(f"{path}: body of deploy {deploy}, header rules of deploy {marks}")
             key = path if self.per_path else ""
             newest = newest_by_path.get(key, 0)
             if deploy < newest:
@@ -113,8 +133,9 @@ def publish(root: Path, deploy: int) -> None:
 
 def paths_for(state: dict) -> list[str]:
     d = state["deploy"]
-    return (["/", "/big.bin", "/missing", f"/only-{d}.txt", f"/only-{max(1, d - 1)}.txt"]
-            + [f"/f/{i}.txt" for i in range(N_FILES)])
+    return (["/", "/big.bin", "/missing", "/go", f"/only-{d}.txt", f"/only-{max(1, d - 1)}.txt"]
+            + [f"/f/{i}.txt" for i in range(N_FILES)] + [f"/r/{i}" for i in range(N_PAGES)]
+            + [f"/t/{i}" for i in range(N_PAGES)])
 
 
 async def test_symlink_swap_under_load(edgenode, tmp_path):
@@ -151,13 +172,15 @@ def edit_in_place(site: Path, version: int) -> None:
         if rel.startswith("only-"):
             continue
         p = site / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
         tmp = p.with_name(p.name + ".tmp~")
         tmp.write_bytes(data if isinstance(data, bytes) else data.encode())
         os.replace(tmp, p)
 
 
 def paths_in_place(state: dict) -> list[str]:
-    return ["/", "/big.bin", "/missing"] + [f"/f/{i}.txt" for i in range(N_FILES)]
+    return (["/", "/big.bin", "/missing", "/go"] + [f"/f/{i}.txt" for i in range(N_FILES)]
+            + [f"/r/{i}" for i in range(N_PAGES)])
 
 
 async def test_edits_in_place_under_load(edgenode, tmp_path):
@@ -181,6 +204,14 @@ async def test_edits_in_place_under_load(edgenode, tmp_path):
     late = {d for start, _, d in load.seen if start > t_last + 0.8}
     assert late == {6}, late
     assert srv.node.sites.holders[0].reloads >= 1
+    # Once the edits have settled, rules and header rules are the final version's too.
+    async with aiohttp.ClientSession() as s:
+        for path in ("/r/3", "/f/5.txt", "/missing"):
+            async with s.get(srv.url + path) as r:
+                assert (r.status, await r.read()) == expected(path, 6)
+                assert (r.headers.get("X-Deploy"), r.headers.get("X-Deploy-Toml")) == ("6", "6")
+        async with s.get(srv.url + "/go", allow_redirects=False) as r:
+            assert r.headers["Location"].endswith("/target-6")
 
 
 @pytest.mark.parametrize("broken", ["netlify.toml"])
