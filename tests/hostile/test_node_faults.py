@@ -140,6 +140,13 @@ def _hold(url: str, n: int) -> list[socket.socket]:
 def test_out_of_fds_new_connections_refused_cleanly_then_recovery(many_pages):
     """RLIMIT_NOFILE=200: the connection cap keeps a descriptor reserve, so extra clients get 503."""
     srv = ServeProcess([str(many_pages), "--access-log", "/dev/null", "--header-timeout", "30"], preexec_fn=_limit_fds(200))
+    try:
+        _out_of_fds_cleanly(srv)
+    finally:
+        srv.stop()
+
+
+def _out_of_fds_cleanly(srv: ServeProcess) -> None:
     held = []
     try:
         held = _hold(srv.url, 260)
@@ -157,13 +164,10 @@ def test_out_of_fds_new_connections_refused_cleanly_then_recovery(many_pages):
     finally:
         for s in held:
             s.close()
-    try:
-        time.sleep(0.5)
-        for _ in range(3):
-            assert_serving(srv.url)
-        assert srv.proc.poll() is None
-    finally:
-        srv.stop()
+    time.sleep(0.5)
+    for _ in range(3):
+        assert_serving(srv.url)
+    assert srv.proc.poll() is None
 
 
 def test_really_out_of_fds_node_survives_and_recovers(many_pages):
@@ -171,6 +175,13 @@ def test_really_out_of_fds_node_survives_and_recovers(many_pages):
     or spin; once descriptors free up it serves again."""
     srv = ServeProcess([str(many_pages), "--access-log", "/dev/null", "--header-timeout", "30", "--max-connections", "100000"],
                        preexec_fn=_limit_fds(120))
+    try:
+        _really_out_of_fds(srv)
+    finally:
+        srv.stop()
+
+
+def _really_out_of_fds(srv: ServeProcess) -> None:
     held = []
     try:
         held = _hold(srv.url, 200)
@@ -194,16 +205,13 @@ def test_really_out_of_fds_node_survives_and_recovers(many_pages):
     finally:
         for s in held:
             s.close()
-    try:
-        end = time.monotonic() + 10
-        while True:  # the backlog drains and descriptors come back
-            try:
-                assert_serving(srv.url)
-                break
-            except (AssertionError, OSError):
-                if time.monotonic() > end:
-                    raise
-                time.sleep(0.3)
-        assert srv.proc.poll() is None
-    finally:
-        srv.stop()
+    end = time.monotonic() + 10
+    while True:  # the backlog drains and descriptors come back
+        try:
+            assert_serving(srv.url)
+            break
+        except (AssertionError, OSError):
+            if time.monotonic() > end:
+                raise
+            time.sleep(0.3)
+    assert srv.proc.poll() is None
