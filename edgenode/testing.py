@@ -61,7 +61,7 @@ class RunningEdgenode:
         from edgenode.accesslog import setup_logging
         from edgenode.server import EdgeServer
 
-        setup_logging(self.options.log_format, self.options.quiet)
+        setup_logging(self.options.log_format, self.options.quiet, self.options.access_log)
         self.loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self.loop)
         try:
