@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING
 from multidict import CIMultiDict
 
 from edgenode.cache import CacheEntry, ResponseCache, now
-from edgenode.cache_policy import dynamic_storability, keyed_query, secondary_key, vary_spec
+from edgenode.cache_policy import (
+    carries_unkeyed_override,
+    dynamic_storability,
+    keyed_query,
+    secondary_key,
+    vary_spec,
+)
 from edgenode.exchange import EdgeResponse
 
 if TYPE_CHECKING:
@@ -75,6 +81,8 @@ def store(node: EdgeNode, ex: Exchange) -> None:
             return  # large files stream from disk and stay out of memory
         ttl = None
     else:
+        if carries_unkeyed_override(ex.request.headers):
+            return  # the origin may have used it: never share that answer (cache poisoning)
         verdict = dynamic_storability("GET", resp.status, resp.headers,
                                       "Authorization" in ex.request.headers)
         if not verdict.store:

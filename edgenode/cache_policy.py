@@ -40,6 +40,19 @@ class Storability:
     reason: str = ""
 
 
+# Request headers that applications commonly use to build URLs or route (IIS's X-Original-URL,
+# Symfony's X-Forwarded-Prefix, ...) and that are not part of the cache key. The edge sets its own
+# X-Forwarded-Host/-Proto/-For; a client's other look-alikes reach the origin untouched, so an answer
+# to a request carrying one is never stored for everybody (cache poisoning).
+UNKEYED_OVERRIDES = ("X-Original-URL", "X-Rewrite-URL", "X-Forwarded-Scheme", "X-Forwarded-Server",
+                     "X-Forwarded-Port", "X-Forwarded-Prefix", "X-Host", "X-Original-Host", "Forwarded",
+                     "X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override")
+
+
+def carries_unkeyed_override(headers: Mapping[str, str]) -> bool:
+    return any(name in headers for name in UNKEYED_OVERRIDES)
+
+
 def dynamic_storability(method: str, status: int, headers: Mapping[str, str], request_has_credentials: bool) -> Storability:
     """PL-4: a non-static response is cached only when its own headers opt in."""
     if method != "GET":

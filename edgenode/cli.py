@@ -46,6 +46,25 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--proxy-connect-timeout", type=float, default=5.0, help="upstream connect timeout, s")
     g.add_argument("--proxy-read-timeout", type=float, default=26.0,
                    help="upstream time to first byte and idle timeout, s (default 26, as Netlify)")
+    add_limit_arguments(p)
+
+
+def add_limit_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("connection limits")
+    g.add_argument("--header-timeout", type=float, default=15.0,
+                   help="seconds a client has to send its request headers (default 15), then 408")
+    g.add_argument("--body-timeout", type=float, default=30.0,
+                   help="seconds a request body may stall between chunks (default 30), then 408")
+    g.add_argument("--keepalive-timeout", type=float, default=75.0,
+                   help="seconds an idle keep-alive connection stays open (default 75)")
+    g.add_argument("--max-request-line", type=int, default=8190, help="longest request line, bytes (414)")
+    g.add_argument("--max-header-size", type=int, default=8190, help="longest header field, bytes (431)")
+    g.add_argument("--max-header-bytes", type=int, default=64 * 1024, help="whole header block, bytes (431)")
+    g.add_argument("--max-headers", type=int, default=100, help="most header fields in a request (431)")
+    g.add_argument("--max-connections", type=int, default=0,
+                   help="open connections before new ones get 503 (default: open-file limit minus a reserve)")
+    g.add_argument("--access-log", default=None, metavar="FILE",
+                   help="write access lines to FILE instead of stdout (write errors never stop the node)")
 
 
 def add_site_arguments(p: argparse.ArgumentParser) -> None:
@@ -82,7 +101,20 @@ def options_from_args(a: argparse.Namespace) -> ServeOptions:
     o.function_timeout = a.function_timeout
     o.proxy_connect_timeout = a.proxy_connect_timeout
     o.proxy_read_timeout = a.proxy_read_timeout
+    apply_limit_arguments(a, o)
     return o
+
+
+def apply_limit_arguments(a: argparse.Namespace, o: ServeOptions) -> None:
+    o.header_timeout = a.header_timeout
+    o.body_timeout = a.body_timeout
+    o.keepalive_timeout = a.keepalive_timeout
+    o.max_request_line = a.max_request_line
+    o.max_header_size = a.max_header_size
+    o.max_header_bytes = a.max_header_bytes
+    o.max_headers = a.max_headers
+    o.max_connections = a.max_connections
+    o.access_log = a.access_log
 
 
 def apply_site_arguments(a: argparse.Namespace, o: ServeOptions) -> None:
@@ -120,7 +152,11 @@ def run_serve(a: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"edgenode: {e}", file=sys.stderr)
         return 2
-    setup_logging(options.log_format, options.quiet)
+    try:
+        setup_logging(options.log_format, options.quiet, options.access_log)
+    except OSError as e:
+        print(f"edgenode: cannot open access log {options.access_log}: {e.strerror}", file=sys.stderr)
+        return 2
     try:
         server = EdgeServer(options)  # with --workers, this load only validates the config
     except ConfigError as e:
@@ -136,7 +172,10 @@ def run_serve(a: argparse.Namespace) -> int:
 
     def ready(s: EdgeServer) -> None:
         if not options.quiet:
-            print(banner(s), flush=True)
+            try:
+                print(banner(s), flush=True)
+            except OSError:  # stdout on a full disk or a closed pipe: keep serving
+                pass
 
     try:
         import uvloop  # type: ignore[import-not-found]

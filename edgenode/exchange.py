@@ -24,6 +24,9 @@ class FileBody:
     path: str
     offset: int
     length: int
+    # (inode, size, mtime_ns) of the file the headers were made from; the server checks it when it
+    # opens the file, so a file replaced in between is never sent under the old file's headers.
+    stamp: tuple[int, int, int] | None = None
 
 
 Body = bytes | FileBody | AsyncIterable[bytes]

@@ -58,7 +58,9 @@ class Verifier:
     def verify(self, token: str) -> Identity | None:
         try:
             header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError:
+        # ValueError: a cookie with bytes that are not UTF-8 reaches here with surrogate escapes;
+        # RecursionError: a header of deeply nested JSON. Both are just "no identity".
+        except (jwt.PyJWTError, ValueError, TypeError, RecursionError):
             return None
         entry = self.keys.get(str(header.get("kid") or ""))
         if entry is None and len(self.keys) == 1:  # a single key needs no kid
@@ -70,7 +72,7 @@ class Verifier:
             # No audience is configured, so an `aud` claim (Auth0 and the like set one) is not checked.
             claims = jwt.decode(token, key, algorithms=[alg], options={"require": ["exp"], "verify_aud": False},
                                 leeway=LEEWAY_SECONDS)
-        except (jwt.PyJWTError, ValueError, TypeError):
+        except (jwt.PyJWTError, ValueError, TypeError, RecursionError):
             return None
         return Identity(claims, roles_at(claims, self.role_path), token)
 

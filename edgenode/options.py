@@ -46,3 +46,13 @@ class ServeOptions:
     proxy_connect_timeout: float = 5.0
     proxy_read_timeout: float = 26.0
     extra: dict = field(default_factory=dict)
+    # connection limits and slow-client timeouts (limits.py)
+    header_timeout: float = 15.0
+    body_timeout: float = 30.0
+    keepalive_timeout: float = 75.0
+    max_request_line: int = 8190
+    max_header_size: int = 8190
+    max_header_bytes: int = 64 * 1024
+    max_headers: int = 100
+    max_connections: int = 0  # 0: from the open-file limit
+    access_log: str | None = None  # file for access lines (default stdout)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 from edgenode import conditional as cond
@@ -78,7 +79,7 @@ def conditional(node: EdgeNode, ex: Exchange) -> None:
         resp.body = resp.body[start:end + 1]
     else:
         assert isinstance(resp.body, FileBody)
-        resp.body = FileBody(resp.body.path, resp.body.offset + start, end - start + 1)
+        resp.body = dataclasses.replace(resp.body, offset=resp.body.offset + start, length=end - start + 1)
     resp.precompressed = None
 
 

@@ -8,6 +8,7 @@ import os
 import signal
 import time
 from collections.abc import AsyncIterable
+from http import HTTPStatus
 
 from aiohttp import web
 
@@ -15,9 +16,11 @@ from edgenode import pipeline
 from edgenode.accesslog import log_request
 from edgenode.errors import error_response
 from edgenode.exchange import EdgeRequest, EdgeResponse, Exchange, FileBody
-from edgenode.fastpath import FastIndex, FastServer
+from edgenode.fastpath import FastIndex, FastPathProtocol, FastServer
+from edgenode.limits import BodyTimeout, GuardedProtocol, GuardedServer, Limits, body_chunks
 from edgenode.node import EdgeNode
 from edgenode.paths import BadPath, decode_path
+from edgenode.request_checks import Rejection, check_request, split_target
 from edgenode.respond import SERVER
 
 log = logging.getLogger("edgenode")
@@ -32,22 +35,19 @@ def _split_host(authority: str) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
-async def _body_iter(request: web.BaseRequest):
-    async for chunk in request.content.iter_any():
-        yield chunk
-
-
 def make_handler(node: EdgeNode, fast: FastIndex | None = None):
+    body_timeout = node.options.body_timeout
+
     async def handle(request: web.BaseRequest) -> web.StreamResponse:
         t0 = time.perf_counter()
-        authority = request.headers.get("Host", "")
+        # Refusals before routing (limits.py / request_checks.py): bad versions, Host, framing.
+        target = check_request(request.version, request.headers) or split_target(
+            request.raw_path, request.headers.get("Host", ""))
+        if isinstance(target, Rejection):
+            return await _refuse(request, target, t0)
+        authority, raw_path, query = target.authority, target.raw_path, target.query
         host = _split_host(authority)
         site = node.sites.for_host(host)
-        raw = request.raw_path
-        raw_path, _, query = raw.partition("?")
-        if raw_path.startswith(("http://", "https://")):  # absolute-form request target
-            rest = raw_path.split("://", 1)[1]
-            raw_path = "/" + rest.split("/", 1)[1] if "/" in rest else "/"
         peer = request.transport.get_extra_info("peername") if request.transport else None
         client_ip = peer[0] if peer else "127.0.0.1"
         try:
@@ -64,20 +64,24 @@ def make_handler(node: EdgeNode, fast: FastIndex | None = None):
             return out
         has_body = request.body_exists
         ereq = EdgeRequest(request.method, request.scheme, host, authority or "localhost", path, raw_path,
-                           query, request.headers, client_ip, _body_iter(request) if has_body else None,
+                           query, request.headers, client_ip,
+                           body_chunks(request.content, body_timeout) if has_body else None,
                            upgrade=request if "Upgrade" in request.headers else None)
         ex = Exchange(ereq, site)
         try:
             resp = await pipeline.handle(node, ex)
+        except BodyTimeout as e:
+            return await _refuse(request, Rejection(408, str(e)), t0, site.site_id)
         except Exception:
             log.exception("request %s %s failed", request.method, raw_path)
             resp = error_response(500, "Internal Server Error", "the edge node failed to answer",
                                   request.headers.get("Accept"))
             resp.headers["X-Nf-Request-Id"] = ex.request_id
             resp.headers["Server"] = SERVER
-        else:
-            if fast is not None:
-                fast.remember(request, ex, resp)  # a repeat of this exact request may skip all of this
+        if _has_unsafe_header(resp):
+            resp = _unsafe_header_response(request, ex, raw_path)
+        if fast is not None and resp is ex.response:
+            fast.remember(request, ex, resp)  # a repeat of this exact request may skip all of this
         upgraded = ex.notes.get("upgraded")  # an origin took the connection over (WebSocket proxy)
         out = upgraded if upgraded is not None else await _write(request, resp, ex.notes)
         log_request(request.method, raw_path, resp.status, ex.notes.get("sent", 0), time.perf_counter() - t0,
@@ -85,6 +89,36 @@ def make_handler(node: EdgeNode, fast: FastIndex | None = None):
         return out
 
     return handle
+
+
+def _has_unsafe_header(resp: EdgeResponse) -> bool:
+    # CR, LF or NUL in a header from a function, handler or upstream would be header injection;
+    # aiohttp refuses to write it and drops the connection, so answer cleanly instead.
+    return any("\r" in v or "\n" in v or "\x00" in v or "\r" in k or "\n" in k or ":" in k
+               for k, v in resp.headers.items())
+
+
+def _unsafe_header_response(request: web.BaseRequest, ex: Exchange, raw_path: str) -> EdgeResponse:
+    log.error("request %s %s: the response has a header with a line break or NUL; answering 502",
+              request.method, raw_path)
+    resp = error_response(502, "Bad Gateway", "the origin sent an invalid header", request.headers.get("Accept"))
+    resp.headers["X-Nf-Request-Id"] = ex.request_id
+    resp.headers["Server"] = SERVER
+    return resp
+
+
+async def _refuse(request: web.BaseRequest, r: Rejection, t0: float, site_id: str = "") -> web.StreamResponse:
+    resp = error_response(r.status, HTTPStatus(r.status).phrase, r.reason, request.headers.get("Accept"))
+    rid = os.urandom(13).hex().upper()[:26]
+    resp.headers["Server"] = SERVER
+    resp.headers["X-Nf-Request-Id"] = rid
+    notes: dict = {}
+    out = await _write(request, resp, notes)
+    if r.close:
+        out.force_close()
+    log_request(request.method, request.raw_path, r.status, notes.get("sent", 0), time.perf_counter() - t0,
+                "", rid, site_id)
+    return out
 
 
 async def _write(request: web.BaseRequest, resp: EdgeResponse, notes: dict) -> web.StreamResponse:
@@ -98,15 +132,20 @@ async def _write(request: web.BaseRequest, resp: EdgeResponse, notes: dict) -> w
         notes["sent"] = len(body)
         return web.Response(status=resp.status, headers=headers, body=body)
     if isinstance(body, FileBody):
-        headers["Content-Length"] = str(body.length)
-        sr = web.StreamResponse(status=resp.status, headers=headers)
-        await sr.prepare(request)
-        if request.method != "HEAD":
-            try:
-                await _send_file(request, sr, body)
-            except ConnectionError:
-                return sr  # the client went away mid-body: aiohttp closes the connection quietly
-            notes["sent"] = body.length
+        fh = open(body.path, "rb")  # noqa: SIM115 - closed below, after the last write
+        try:
+            status, body = _check_file(fh, resp.status, headers, body)
+            headers["Content-Length"] = str(body.length)
+            sr = web.StreamResponse(status=status, headers=headers)
+            await sr.prepare(request)
+            if request.method != "HEAD":
+                try:
+                    await _send_file(request, sr, fh, body)
+                except ConnectionError:
+                    return sr  # the client went away mid-body: aiohttp closes the connection quietly
+                notes["sent"] = body.length
+        finally:
+            fh.close()
         await sr.write_eof()
         return sr
     assert isinstance(body, AsyncIterable)
@@ -134,7 +173,8 @@ async def _write(request: web.BaseRequest, resp: EdgeResponse, notes: dict) -> w
                         notes["sent"] = sent
                         return sr  # the client went away mid-body: aiohttp closes the connection quietly
     finally:
-        # Unread or abandoned bodies release what they hold (an upstream connection) now, not at GC.
+        # A client that went away (or HEAD) must release the source now (an upstream connection,
+        # a function's stream), not whenever the garbage collector gets to the generator.
         closer = getattr(body, "aclose", None)
         if closer is not None:
             await closer()
@@ -150,33 +190,57 @@ def _head(resp: EdgeResponse, length: int) -> web.Response:
     return r
 
 
+def _check_file(fh, status: int, headers, body: FileBody) -> tuple[int, FileBody]:
+    """The file opened for sending must be the one the headers describe. If it was replaced since
+    (an edit in place), send the whole new file with its own validators instead of mixing the two."""
+    if body.stamp is None:
+        return status, body
+    st = os.fstat(fh.fileno())
+    if (st.st_ino, st.st_size, st.st_mtime_ns) == body.stamp:
+        return status, body
+    from edgenode.origins.static import file_body, set_file_validators
+
+    set_file_validators(headers, st)
+    headers.popall("Content-Range", None)
+    return (200 if status == 206 else status), file_body(body.path, st)
+
+
 class _HeadWithFirstChunk(web.StreamResponse):
     _send_headers_immediately = False
 
 
-async def _send_file(request: web.BaseRequest, sr: web.StreamResponse, body: FileBody) -> None:
+async def _send_file(request: web.BaseRequest, sr: web.StreamResponse, fh, body: FileBody) -> None:
     loop = asyncio.get_running_loop()
-    if body.length and request.transport is not None and not _NO_SENDFILE.get((type(loop), type(request.transport))):
+    transport = request.transport
+    if body.length and transport is not None and not _NO_SENDFILE.get((type(loop), type(transport))):
         try:
-            with open(body.path, "rb") as fh:
-                await loop.sendfile(request.transport, fh, body.offset, body.length, fallback=False)
+            await loop.sendfile(transport, fh, body.offset, body.length, fallback=False)
             return
         except (NotImplementedError, RuntimeError, AttributeError):
             # This loop (uvloop) or transport (TLS) has no native sendfile: read and write chunks.
-            _NO_SENDFILE[(type(loop), type(request.transport))] = True
+            _NO_SENDFILE[(type(loop), type(transport))] = True
 
-    def read(fh, n: int) -> bytes:
+    def read(n: int) -> bytes:
         return fh.read(n)
 
-    with open(body.path, "rb") as fh:
-        fh.seek(body.offset)
-        left = body.length
-        while left > 0:
-            chunk = await loop.run_in_executor(None, read, fh, min(CHUNK, left))
-            if not chunk:
-                break
-            left -= len(chunk)
-            await sr.write(chunk)
+    fh.seek(body.offset)
+    left = body.length
+    while left > 0:
+        chunk = await loop.run_in_executor(None, read, min(CHUNK, left))
+        if not chunk:
+            break
+        left -= len(chunk)
+        await sr.write(chunk)
+
+
+class EdgeProtocol(GuardedProtocol, FastPathProtocol):
+    """One connection: the limits see every byte first, then the fast path answers what it can,
+    then aiohttp parses the rest for the pipeline (see fastpath.py)."""
+
+
+class EdgeWebServer(GuardedServer, FastServer):
+    def __call__(self) -> EdgeProtocol:
+        return EdgeProtocol(self, loop=self._loop, **self._kwargs)
 
 
 class EdgeServer:
@@ -192,8 +256,8 @@ class EdgeServer:
     async def start(self) -> None:
         await self.node.start()
         self.fast = FastIndex(self.node, enabled=self.options.extra.get("fast_path", True))
-        server = FastServer(make_handler(self.node, self.fast), fast=self.fast, access_log=None,
-                            handler_cancellation=False, max_line_size=8190, max_field_size=8190)
+        server = EdgeWebServer(make_handler(self.node, self.fast), Limits.from_options(self.options),
+                               fast=self.fast, access_log=None, handler_cancellation=False)
         self.runner = web.ServerRunner(server, handle_signals=False, shutdown_timeout=self.options.grace)
         await self.runner.setup()
         site = web.TCPSite(self.runner, self.options.host, self.options.port, backlog=1024,

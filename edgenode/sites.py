@@ -83,7 +83,7 @@ class SiteHolder:
         self.options = options
         self.on_change = on_change
         self.site = load_site(site_dir, site_id, options)
-        self._real = os.path.realpath(site_dir)
+        self._real = self.site.config.site_dir  # realpath at load time (see reload)
         self._task: asyncio.Task | None = None
         self._stop = asyncio.Event()
         self.reloads = 0
@@ -105,7 +105,9 @@ class SiteHolder:
             return False
         await _start_site(new)
         old, self.site = self.site, new
-        self._real = os.path.realpath(self.site_dir)
+        # The directory this deploy was read from, not where the symlink points now: if a deploy
+        # was published while this one loaded, the watcher must still see a change and reload.
+        self._real = new.config.site_dir
         self.reloads += 1
         for p in new.problems:
             log.warning("%s: %s", self.site_id, p)

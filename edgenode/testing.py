@@ -20,7 +20,12 @@ from typing import Any
 
 import pytest
 
+from edgenode.handlers import v8
 from edgenode.options import ServeOptions, parse_size
+
+# V8 must be initialised on the main thread: the servers below run on their own threads, and
+# isolates created on a second thread crash when V8 was initialised on another non-main thread.
+v8.init()
 
 
 class RunningEdgenode:
@@ -56,7 +61,7 @@ class RunningEdgenode:
         from edgenode.accesslog import setup_logging
         from edgenode.server import EdgeServer
 
-        setup_logging(self.options.log_format, self.options.quiet)
+        setup_logging(self.options.log_format, self.options.quiet, self.options.access_log)
         self.loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self.loop)
         try:

@@ -72,7 +72,7 @@ def _worker_main(options: ServeOptions, index: int, announce: bool, supervisor: 
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _die_with_parent(supervisor)
-    setup_logging(options.log_format, options.quiet)
+    setup_logging(options.log_format, options.quiet, getattr(options, "access_log", None))
     server = EdgeServer(options)
 
     def ready(s: EdgeServer) -> None:

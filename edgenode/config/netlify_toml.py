@@ -63,6 +63,11 @@ def _with_lines(text: str, header: str, items: Any, problems: list[ConfigProblem
     return out
 
 
+def _inside(path: str, root: str) -> bool:
+    real, top = os.path.realpath(path), os.path.realpath(root)
+    return real == top or real.startswith(top.rstrip(os.sep) + os.sep)
+
+
 def load_site_config(site_dir: str, config_path: str | None = None, context: str = "dev") -> SiteConfig:
     """Read `SITE_DIR/netlify.toml` (or `config_path`). Raises ConfigError on a TOML syntax error."""
     site_dir = os.path.realpath(site_dir)
@@ -119,8 +124,15 @@ def site_config_from_dict(
         return os.path.normpath(os.path.join(base, rel))
 
     base_dir = resolve(site_dir, build.get("base", "."), "build.base")
+    if not _inside(base_dir, site_dir):
+        problems.append(ConfigProblem("netlify.toml", 0, "build.base must stay inside the site directory"))
+        base_dir = site_dir
     publish = dev.get("publish") or build.get("publish") or "."
     publish_dir = resolve(base_dir, publish, "build.publish")
+    if not _inside(publish_dir, site_dir):
+        # A deploy serves its own files only: `publish = ".."` or "/" would expose the host's.
+        problems.append(ConfigProblem("netlify.toml", 0, "build.publish must stay inside the site directory"))
+        publish_dir = base_dir
     fn_dir = dev.get("functions") or functions.get("directory") or build.get("functions") or "netlify/functions"
     functions_dir = resolve(base_dir, fn_dir, "functions.directory")
     eh_dir = build.get("edge_handlers")

@@ -21,6 +21,8 @@ def pretty_urls(node: EdgeNode, ex: Exchange) -> None:
         from urllib.parse import quote
 
         location = quote(redirect.location, safe="/:@!$&'()*+,;=~")
+        # `//evil.example/` in Location is another host to a browser: keep the redirect on this site.
+        location = "/" + location.lstrip("/")
         if ex.query_string:
             location += "?" + ex.query_string
         ex.response = EdgeResponse(301, CIMultiDict({"Location": location, "Cache-Control": "no-cache"}),
@@ -49,4 +51,7 @@ def fetch_static(ex: Exchange, target: OriginTarget) -> EdgeResponse:
     f = static.lookup(target.path)
     if f is None:
         return static.not_found()
-    return static.response_for(f, target.status)
+    try:
+        return static.response_for(f, target.status)
+    except FileNotFoundError:  # deleted since the lookup (an edit in place)
+        return static.not_found()

@@ -37,7 +37,13 @@ from edgenode.origins.function_event import (
 )
 from edgenode.origins.function_routes import BadPattern, FunctionRoute, route_from_config
 from edgenode.origins.proxy import signed_proxy_problems
-from edgenode.origins.workers import WorkerCrashed, WorkerPool, WorkerTimeout, WorkerUnavailable
+from edgenode.origins.workers import (
+    ResponseTooLarge,
+    WorkerCrashed,
+    WorkerPool,
+    WorkerTimeout,
+    WorkerUnavailable,
+)
 
 if TYPE_CHECKING:
     from edgenode.exchange import Exchange, OriginTarget
@@ -407,6 +413,9 @@ class FunctionOrigin:
                                   accept, kind="function")
         except WorkerUnavailable as e:
             return error_response(503, "Service Unavailable", str(e), accept, kind="function")
+        except ResponseTooLarge as e:
+            log.error("function %s: %s; its worker was recycled", fn.name, e)
+            return error_response(502, "ResponseSizeTooLarge", f"function {fn.name}: {e}", accept, kind="function")
         if not head.get("ok"):
             err = head.get("error") or {}
             stack = err.get("stack") or []

@@ -63,6 +63,16 @@ class PrettyRedirect:
     location: str
 
 
+def file_body(path: str, st: os.stat_result) -> FileBody:
+    return FileBody(path, 0, st.st_size, (st.st_ino, st.st_size, st.st_mtime_ns))
+
+
+def set_file_validators(headers: CIMultiDict[str], st: os.stat_result) -> None:
+    """ETag and Last-Modified of a file streamed from disk (too large to hash per request)."""
+    headers["ETag"] = f'"{int(st.st_mtime * 1e6):x}-{st.st_size:x}"'
+    headers["Last-Modified"] = formatdate(st.st_mtime, usegmt=True)
+
+
 class StaticOrigin:
     def __init__(self, publish_dir: str, hidden_dirs: tuple[str, ...] = (), pretty_urls: bool = True) -> None:
         self.root = os.path.realpath(publish_dir)
@@ -142,24 +152,30 @@ class StaticOrigin:
     # -- responses ---------------------------------------------------------------------------
 
     def response_for(self, f: StaticFile, status: int = 200) -> EdgeResponse:
+        """The response for a file as it is on disk now. Size and dates come from the open file, not
+        from the lookup cache: an edit in place (write + rename) may have replaced it since."""
         headers: CIMultiDict[str] = CIMultiDict()
         headers["Content-Type"] = content_type_for(f.path)
         headers["Cache-Control"] = STATIC_CACHE_CONTROL
-        headers["Last-Modified"] = formatdate(f.mtime, usegmt=True)
         headers["Accept-Ranges"] = "bytes"
         body: bytes | FileBody
-        if f.size <= INLINE_LIMIT:
-            with open(f.path, "rb") as fh:
+        with open(f.path, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            if st.st_size <= INLINE_LIMIT:
                 body = fh.read()
-            headers["ETag"] = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-        else:
-            body = FileBody(f.path, 0, f.size)
-            headers["ETag"] = f'"{int(f.mtime * 1e6):x}-{f.size:x}"'
+                headers["ETag"] = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+                headers["Last-Modified"] = formatdate(st.st_mtime, usegmt=True)
+            else:
+                body = file_body(f.path, st)
+                set_file_validators(headers, st)
         pre = {}
         for enc, suffix in (("br", ".br"), ("gzip", ".gz")):
             sib = self.file(f.rel + suffix)
             if sib is not None:
-                pre[enc] = FileBody(sib.path, 0, sib.size)
+                try:
+                    pre[enc] = file_body(sib.path, os.stat(sib.path))
+                except OSError:
+                    continue
         return EdgeResponse(status, headers, body, kind="static", precompressed=pre or None)
 
     def not_found(self) -> EdgeResponse:

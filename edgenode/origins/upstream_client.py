@@ -22,6 +22,10 @@ from yarl import URL
 
 HIGH_WATER = 256 * 1024  # pause reading the upstream when this much body is unconsumed
 LOW_WATER = 64 * 1024
+# httptools bounds neither: an upstream sending thousands of headers or a 1 MB header line would
+# have them relayed to the client. Same bounds as for client requests (limits.py).
+MAX_HEADERS = 100
+MAX_HEADER_BYTES = 64 * 1024
 KEEPALIVE_SECONDS = 60.0
 MAX_IDLE_PER_HOST = 256
 
@@ -57,6 +61,7 @@ class _Connection(asyncio.Protocol):
     def _reset(self) -> None:
         self.status = 0
         self.headers: list[tuple[str, str]] = []
+        self.header_bytes = 0
         self.head_done: asyncio.Future[None] = self.loop.create_future()
         self.body: deque[bytes] = deque()
         self.buffered = 0
@@ -104,6 +109,10 @@ class _Connection(asyncio.Protocol):
     # -- httptools callbacks -------------------------------------------------------------------
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        self.header_bytes += len(name) + len(value)
+        if len(self.headers) >= MAX_HEADERS or self.header_bytes > MAX_HEADER_BYTES:
+            # Raised inside a parser callback: httptools stops and data_received reports it.
+            raise UpstreamBroken("upstream response headers too large")
         self.headers.append((name.decode("latin-1"), value.decode("latin-1")))
 
     def on_headers_complete(self) -> None:

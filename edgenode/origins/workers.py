@@ -31,6 +31,16 @@ class WorkerCrashed(Exception):
         self.returncode = returncode
 
 
+# FN-10: 6 MB buffered, 20 MB streamed on Netlify. edgenode collects both kinds before sending, so
+# one bound for both; without it a function could make the node hold gigabytes.
+MAX_RESPONSE_BODY = 20 * 1024 * 1024
+MAX_RESPONSE_HEAD = 1024 * 1024  # status, headers and error text (JSON)
+
+
+class ResponseTooLarge(Exception):
+    """The function's answer is over the size limit; the worker was killed rather than read dry."""
+
+
 class WorkerTimeout(Exception):
     """The invocation did not answer in time; the worker was killed."""
 
@@ -88,6 +98,9 @@ class Worker:
         except TimeoutError:
             self.kill()
             raise WorkerTimeout(f"no answer within {timeout:g} s") from None
+        except ResponseTooLarge:
+            self.kill()
+            raise
         except (asyncio.IncompleteReadError, ConnectionError, ValueError):
             self.kill()
             try:
@@ -98,6 +111,9 @@ class Worker:
 
     async def _read_frame(self) -> tuple[dict[str, Any], bytes]:
         head_len, body_len = HEADER.unpack(await self.reader.readexactly(HEADER.size))
+        if body_len > MAX_RESPONSE_BODY or head_len > MAX_RESPONSE_HEAD:
+            raise ResponseTooLarge(f"response of {body_len + head_len} bytes is over the "
+                                   f"{MAX_RESPONSE_BODY // (1024 * 1024)} MB limit")
         head = json.loads(await self.reader.readexactly(head_len))
         body = await self.reader.readexactly(body_len) if body_len else b""
         return head, body

@@ -1,0 +1,498 @@
+"""What handlers may ask of the host, and how requests and responses cross into V8 and back.
+
+Bodies cross in chunks: a Python body a handler reads becomes a "host stream" it pulls with
+`read` ops (base64 chunks); a body a handler builds as a stream is pulled by the host through
+the isolate's out streams. A body the handler passes through untouched never enters V8.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import zlib
+from collections import OrderedDict
+from collections.abc import AsyncIterable, AsyncIterator
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit
+
+import aiohttp
+from multidict import CIMultiDict
+
+from edgenode.exchange import Body, EdgeRequest, EdgeResponse, Exchange, FileBody
+from edgenode.handlers.runtime import HandlerError, Invocation, Isolate
+from edgenode.paths import BadPath, decode_path
+
+if TYPE_CHECKING:
+    from edgenode.node import EdgeNode
+
+INLINE_BODY = 256 * 1024  # bodies up to this size cross inline with the start / op result
+CHUNK = 64 * 1024  # small enough that V8 keeps chunks in the young generation
+FETCH_MAX_BODY = 16 * 1024 * 1024  # text()/json()/arrayBuffer() of a fetch() response: at most this
+MAX_SUBREQUESTS = 50  # fetch() / origin calls per invocation
+MAX_FETCH_DEPTH = 4  # same-site fetch() nesting (a handler fetching its own path)
+DOC_LIMIT = 1 << 20
+SITE_DOC_LIMIT = 64 << 20
+_HOP = frozenset({"connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade",
+                  "proxy-connection", "content-length"})
+
+
+# -- bodies ---------------------------------------------------------------------------------------
+
+class HostStream:
+    """A Python body read by JS chunk by chunk; remembers whether it was touched."""
+
+    def __init__(self, body: Body, owned: bool = True, limit: int | None = None, keep: bool = False) -> None:
+        self.original = body
+        self.owned = owned  # close the underlying iterator when the invocation ends
+        self.limit = limit
+        self.keep = keep  # remember what was read (a request body that may still go downstream)
+        self.kept: list[bytes] = []
+        self.touched = False
+        self.decoded = False  # the body JS sees had its Content-Encoding removed
+        self.read_bytes = 0
+        self._it: AsyncIterator[bytes] | None = None
+        self._closed = False
+
+    def _iter(self) -> AsyncIterator[bytes]:
+        if self._it is None:
+            self._it = aiter(body_chunks(self.original))
+        return self._it
+
+    async def read(self) -> bytes | None:
+        self.touched = True
+        if self._closed:
+            return None
+        try:
+            chunk = await anext(self._iter())
+        except StopAsyncIteration:
+            return None
+        self.read_bytes += len(chunk)
+        if self.limit is not None and self.read_bytes > self.limit:
+            self.close()
+            raise HandlerError("TypeError", f"response body exceeds the fetch limit of {self.limit >> 20} MiB")
+        if self.keep:
+            self.kept.append(chunk)
+        return chunk
+
+    def remaining(self) -> Body:
+        """For a request body: what was read plus what is left, as one stream again."""
+        if not self.touched:
+            return self.original
+        kept, rest = list(self.kept), self._iter()
+
+        async def gen() -> AsyncIterator[bytes]:
+            for c in kept:
+                yield c
+            async for c in rest:
+                yield c
+        return gen()
+
+    def as_body(self) -> Body:
+        if not self.touched:
+            return self.original
+        return self.remaining() if self.keep else _rest(self._iter())
+
+    def close(self) -> None:
+        if self._closed or not self.owned:
+            return
+        self._closed = True
+        it = self._it if self._it is not None else (self.original if isinstance(self.original, AsyncIterable) else None)
+        closer = getattr(it, "aclose", None)
+        if closer is not None:
+            asyncio.ensure_future(closer())
+
+
+async def _rest(it: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    async for c in it:
+        yield c
+
+
+async def body_chunks(body: Body) -> AsyncIterator[bytes]:
+    if isinstance(body, bytes):
+        for i in range(0, len(body), CHUNK):
+            yield body[i:i + CHUNK]
+    elif isinstance(body, FileBody):
+        loop = asyncio.get_running_loop()
+        with open(body.path, "rb") as fh:
+            fh.seek(body.offset)
+            left = body.length
+            while left > 0:
+                chunk = await loop.run_in_executor(None, fh.read, min(CHUNK, left))
+                if not chunk:
+                    break
+                left -= len(chunk)
+                yield chunk
+    else:
+        async for chunk in body:
+            for i in range(0, len(chunk), CHUNK):
+                yield chunk[i:i + CHUNK]
+
+
+async def decoded(body: Body, coding: str) -> AsyncIterator[bytes]:
+    """Undo a Content-Encoding so a handler sees the real bytes."""
+    if coding == "br":
+        import brotli
+
+        d: Any = brotli.Decompressor()
+        async for c in body_chunks(body):
+            out = d.process(c)
+            if out:
+                yield out
+        return
+    z = zlib.decompressobj(16 + zlib.MAX_WBITS if coding == "gzip" else zlib.MAX_WBITS)
+    async for c in body_chunks(body):
+        out = z.decompress(c)
+        if out:
+            yield out
+    tail = z.flush()
+    if tail:
+        yield tail
+
+
+def body_to_js(iso: Isolate, inv: Invocation, body: Body, headers: CIMultiDict[str],
+               inline: bool = True) -> dict | None:
+    """Describe a body for JS; `headers` (a copy) loses Content-Encoding when the body is decoded.
+
+    `inline=False` keeps even a small body in Python until JS reads it (onResponse handlers that
+    only touch headers then cost no body copy at all).
+    """
+    coding = headers.get("Content-Encoding", "").lower()
+    was_decoded = False
+    if coding in ("gzip", "br", "deflate") and not _empty(body):
+        body = decoded(body, coding)
+        was_decoded = True
+        headers.popall("Content-Encoding", None)
+        headers.popall("Content-Length", None)
+    if isinstance(body, bytes):
+        if not body:
+            return None
+        if inline and len(body) <= INLINE_BODY:
+            return {"b": base64.b64encode(body).decode()}
+    hs = HostStream(body, keep=not inline)  # not inline: the body may still be sent as it is
+    hs.decoded = was_decoded
+    return {"h": iso.add_host_stream(inv, hs)}
+
+
+def _empty(body: Body) -> bool:
+    return isinstance(body, bytes) and not body
+
+
+def response_to_js(iso: Isolate, inv: Invocation, resp: EdgeResponse, url: str = "",
+                   limit: int | None = None, inline: bool = True) -> dict:
+    headers = CIMultiDict(resp.headers)
+    body = body_to_js(iso, inv, resp.body, headers, inline)
+    # `limit` bounds what text()/json()/arrayBuffer() may read into memory; streaming it through
+    # (pipeThrough into the response) is bounded by the handler's time instead.
+    return {"status": resp.status, "statusText": "", "url": url, "limit": limit,
+            "headers": [[k.lower(), v] for k, v in headers.items()], "body": body}
+
+
+def body_from_js(iso: Isolate, inv: Invocation, d: dict | None) -> Body:
+    if d is None:
+        return b""
+    if "t" in d:
+        return _utf8(d["t"])
+    if "b" in d:
+        return base64.b64decode(d["b"])
+    if "h" in d:
+        return iso.adopt_host_stream(inv, d["h"]).as_body()
+    sid = d["s"]
+    inv.out_streams.add(sid)
+    return _pull_out_stream(iso, inv, sid)
+
+
+def _utf8(text: str) -> bytes:
+    try:
+        return text.encode()
+    except UnicodeEncodeError:  # lone surrogates: replaced like TextEncoder does
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace").encode()
+
+
+async def _pull_out_stream(iso: Isolate, inv: Invocation, sid: str) -> AsyncIterator[bytes]:
+    finished = False
+    try:
+        while True:
+            chunk = await iso.pull(inv, sid)
+            if chunk is None:
+                finished = True
+                return
+            if chunk:
+                yield chunk
+    finally:
+        iso.stream_finished(inv, sid, cancel=not finished)
+
+
+def response_from_js(iso: Isolate, inv: Invocation, d: dict, kind: str = "handler") -> EdgeResponse:
+    headers: CIMultiDict[str] = CIMultiDict((k, v) for k, v in d["headers"])
+    body_desc = d.get("body")
+    body = body_from_js(iso, inv, body_desc)
+    if body_desc is not None and "s" in body_desc:
+        headers.popall("Content-Length", None)  # a transformed stream has a new length
+    return EdgeResponse(int(d["status"]), headers, body, kind=kind)
+
+
+# -- requests --------------------------------------------------------------------------------------
+
+def request_url(ex: Exchange) -> str:
+    req = ex.request
+    path = req.raw_path if ex.path == req.path else quote(ex.path, safe="/:@!$&'()*+,;=~")
+    q = f"?{ex.query_string}" if ex.query_string else ""
+    return f"{req.scheme}://{req.authority}{path}{q}"
+
+
+def request_to_js(iso: Isolate, inv: Invocation, ex: Exchange, url: str | None = None) -> dict:
+    req = ex.request
+    body = None
+    if req.body is not None and req.method not in ("GET", "HEAD"):
+        hs = HostStream(req.body, owned=False, keep=True)
+        ex.notes["handler_request_body"] = hs
+        body = {"h": iso.add_host_stream(inv, hs)}
+    return {"method": req.method, "url": url or request_url(ex),
+            "headers": [[k.lower(), v] for k, v in req.headers.items()], "body": body}
+
+
+def meta_for(node: EdgeNode, ex: Exchange) -> dict:
+    geo = ex.geo
+    origin: dict[str, Any] = {}
+    if geo is not None:
+        if geo.country:
+            origin["country"] = {"code": geo.country, "name": geo.country_name or country_name(geo.country)}
+        if geo.subdivision:
+            origin["subdivision"] = {"code": geo.subdivision, "name": geo.subdivision_name}
+        if geo.city:
+            origin["city"] = {"name": geo.city}
+        if geo.latitude is not None and geo.longitude is not None:
+            origin["latitude"], origin["longitude"] = geo.latitude, geo.longitude
+        if geo.timezone:
+            origin["timezone"] = geo.timezone
+    ident = ex.identity
+    identity = None
+    if ident is not None:
+        claims = ident if isinstance(ident, dict) else getattr(ident, "claims", None) or {}
+        roles = getattr(ident, "roles", None)
+        if roles is None:
+            roles = ((claims.get("app_metadata") or {}).get("roles") or []) if isinstance(claims, dict) else []
+        identity = {"id": claims.get("sub"), "email": claims.get("email"), "roles": list(roles),
+                    "claims": claims}
+    return {"zone": "edgenode", "origin": origin, "identity": identity, "requestId": ex.request_id,
+            "clientIp": ex.request.client_ip}
+
+
+_COUNTRIES = {"US": "United States", "GB": "United Kingdom", "DE": "Germany", "FR": "France", "ES": "Spain",
+              "IT": "Italy", "NL": "Netherlands", "CA": "Canada", "AU": "Australia", "JP": "Japan",
+              "BR": "Brazil", "IN": "India", "CN": "China", "MX": "Mexico", "SE": "Sweden", "CH": "Switzerland",
+              "PT": "Portugal", "IE": "Ireland", "BE": "Belgium", "AT": "Austria", "PL": "Poland",
+              "DK": "Denmark", "NO": "Norway", "FI": "Finland", "NZ": "New Zealand", "SG": "Singapore"}
+
+
+def country_name(code: str) -> str:
+    return _COUNTRIES.get(code.upper(), code.upper())
+
+
+def edge_request_from_js(base: EdgeRequest, d: dict) -> tuple[EdgeRequest, str, str]:
+    """A JS request description -> (EdgeRequest, decoded path, query) on the same host."""
+    parts = urlsplit(d["url"])
+    try:
+        path = decode_path(parts.path or "/")
+    except BadPath as e:
+        raise HandlerError("TypeError", f"invalid request path: {e}") from None
+    headers: CIMultiDict[str] = CIMultiDict((k, v) for k, v in d["headers"])
+    host = (parts.hostname or base.host).lower()
+    authority = parts.netloc or base.authority
+    req = EdgeRequest(d["method"], parts.scheme or base.scheme, host, authority, path, parts.path or "/",
+                      parts.query, headers, base.client_ip, None)
+    return req, path, parts.query
+
+
+def same_site(ex: Exchange, url: str) -> bool:
+    """Whether a URL names the host (and port) this request came to."""
+    parts = urlsplit(url)
+    default = 443 if parts.scheme == "https" else 80
+    try:
+        port = parts.port or default
+    except ValueError:
+        return False
+    mine = urlsplit(f"{ex.request.scheme}://{ex.request.authority}")
+    try:
+        my_port = mine.port or (443 if ex.request.scheme == "https" else 80)
+    except ValueError:
+        my_port = 0
+    return (parts.hostname or "").lower() == ex.request.host and port == my_port
+
+
+# -- the per-invocation host -----------------------------------------------------------------------
+
+class Host:
+    """Answers the host calls of one invocation: origin fetch, fetch, cache, digest, body reads."""
+
+    def __init__(self, node: EdgeNode, ex: Exchange, handler: str, rule_target: Any = None) -> None:
+        self.node = node
+        self.ex = ex
+        self.handler = handler
+        self.rule_target = rule_target  # a rule handler's fetch(event.request) goes to the rule target
+        self.invocation: Invocation | None = None
+        self.isolate: Isolate | None = None
+        self.subrequests = 0
+
+    async def op(self, op: str, arg: Any) -> Any:
+        iso = self.isolate
+        assert iso is not None and self.invocation is not None
+        if op in ("read", "cancel", "digest"):
+            return await common_op(iso, op, arg)
+        if op in ("origin", "fetch"):
+            self.subrequests += 1
+            if self.subrequests > MAX_SUBREQUESTS:
+                raise HandlerError("TypeError", f"too many subrequests (more than {MAX_SUBREQUESTS})")
+            return await (self._origin(arg) if op == "origin" else self._fetch(arg))
+        if op == "cache.get":
+            data = doc_store(self.node).get(self.ex.site.site_id, arg)
+            if data is None:
+                raise HandlerError("Error", f"document {arg!r} not found")
+            return base64.b64encode(data).decode()
+        if op == "cache.set":
+            doc_store(self.node).put(self.ex.site.site_id, arg[0], base64.b64decode(arg[1]))
+            return None
+        raise HandlerError("TypeError", f"unknown host call {op}")
+
+    def _request_body(self, d: dict) -> Body | None:
+        body = d.get("body")
+        if body is None:
+            return None
+        data = body_from_js(self.isolate, self.invocation, body)  # type: ignore[arg-type]
+        if isinstance(data, bytes):
+            async def one() -> AsyncIterator[bytes]:
+                yield data
+            return one()
+        return data if isinstance(data, AsyncIterable) else None
+
+    def _sub_exchange(self, d: dict) -> Exchange:
+        ex = self.ex
+        req, path, query = edge_request_from_js(ex.request, d)
+        req.body = self._request_body(d)
+        sub = Exchange(req, ex.site, request_id=ex.request_id, identity=ex.identity, geo=ex.geo,
+                       path=path, query_string=query)
+        sub.notes["fetch_depth"] = ex.notes.get("fetch_depth", 0)
+        return sub
+
+    async def _origin(self, d: dict) -> dict:
+        """fetch(event.request): what the edge would serve, without running this handler again."""
+        from edgenode import origins, pipeline
+
+        sub = self._sub_exchange(d)
+        if not same_site(self.ex, d["url"]):
+            return await self._fetch(d)
+        if self.rule_target is not None:
+            sub.target = self.rule_target
+            await origins.fetch(self.node, sub)
+        else:
+            await pipeline.downstream(self.node, sub)
+        assert sub.response is not None
+        return response_to_js(self.isolate, self.invocation, sub.response, d["url"])  # type: ignore[arg-type]
+
+    async def _fetch(self, d: dict) -> dict:
+        url = d["url"]
+        scheme = urlsplit(url).scheme.lower()
+        if scheme not in ("http", "https"):
+            raise HandlerError("TypeError", f"fetch: only http and https URLs are supported, not {scheme}:")
+        if same_site(self.ex, url):
+            from edgenode import pipeline
+
+            depth = self.ex.notes.get("fetch_depth", 0) + 1
+            if depth > MAX_FETCH_DEPTH:
+                raise HandlerError("TypeError", f"fetch: same-site fetches nested more than {MAX_FETCH_DEPTH} deep")
+            sub = self._sub_exchange(d)
+            sub.notes["fetch_depth"] = depth
+            resp = await pipeline.handle(self.node, sub)
+            return response_to_js(self.isolate, self.invocation, resp, url)  # type: ignore[arg-type]
+        return await self._external(d)
+
+    async def _external(self, d: dict) -> dict:
+        inv = self.invocation
+        assert inv is not None and self.isolate is not None
+        loop = asyncio.get_running_loop()
+        left = max(0.1, inv.deadline - loop.time())
+        headers = [(k, v) for k, v in d["headers"] if k.lower() not in _HOP and k.lower() != "host"]
+        data = self._request_body(d)
+        session = self.node.proxy_origin.session
+        try:
+            upstream = await session.request(d["method"], d["url"], headers=headers, data=data,
+                                             allow_redirects=True, timeout=aiohttp.ClientTimeout(total=left),
+                                             skip_auto_headers=("User-Agent",))
+        except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as e:
+            raise HandlerError("TypeError", f"fetch failed: {e.__class__.__name__}: {e}") from None
+        out: CIMultiDict[str] = CIMultiDict()
+        for k, v in upstream.headers.items():
+            if k.lower() not in _HOP or k.lower() == "content-length":
+                out.add(k, v)
+        resp = EdgeResponse(upstream.status, out, _upstream_body(upstream), kind="proxy")
+        return response_to_js(self.isolate, inv, resp, str(upstream.url), limit=FETCH_MAX_BODY)
+
+
+async def _upstream_body(upstream: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in upstream.content.iter_any():
+            yield chunk
+    finally:
+        upstream.release()
+
+
+async def common_op(iso: Isolate, op: str, arg: Any) -> Any:
+    if op == "read":
+        hs = iso.host_stream(arg)
+        if hs is None:
+            return None
+        chunk = await hs.read()
+        return None if chunk is None else base64.b64encode(chunk).decode()
+    if op == "cancel":
+        hs = iso.host_stream(arg)
+        if hs is not None:
+            hs.close()
+        return None
+    if op == "digest":
+        name = {"SHA-1": "sha1", "SHA-256": "sha256", "SHA-384": "sha384", "SHA-512": "sha512"}[arg[0]]
+        return base64.b64encode(hashlib.new(name, base64.b64decode(arg[1])).digest()).decode()
+    raise HandlerError("TypeError", f"{op}() can only be used while a request is being handled")
+
+
+async def orphan_op(iso: Isolate, op: str, arg: Any) -> Any:
+    """A host call no live invocation owns (e.g. from a timer after the response was sent)."""
+    return await common_op(iso, op, arg)
+
+
+# -- event.cache: per-site document store ------------------------------------------------------------
+
+class DocStore:
+    """Documents of `event.cache`, per site (never shared across sites), LRU within a site's quota."""
+
+    def __init__(self, per_site: int = SITE_DOC_LIMIT, per_doc: int = DOC_LIMIT) -> None:
+        self.per_site = per_site
+        self.per_doc = per_doc
+        self._sites: dict[str, OrderedDict[str, bytes]] = {}
+        self._sizes: dict[str, int] = {}
+
+    def get(self, site: str, key: str) -> bytes | None:
+        docs = self._sites.get(site)
+        if docs is None or key not in docs:
+            return None
+        docs.move_to_end(key)
+        return docs[key]
+
+    def put(self, site: str, key: str, data: bytes) -> None:
+        if len(data) > self.per_doc:
+            raise HandlerError("RangeError", f"document {key!r} exceeds the {self.per_doc >> 20} MiB document limit")
+        docs = self._sites.setdefault(site, OrderedDict())
+        size = self._sizes.get(site, 0) - len(docs.get(key, b""))
+        if size + len(data) > self.per_site:
+            raise HandlerError("RangeError", f"the document store of this site is full ({self.per_site >> 20} MiB)")
+        docs[key] = data
+        docs.move_to_end(key)
+        self._sizes[site] = size + len(data)
+
+
+def doc_store(node: EdgeNode) -> DocStore:
+    store = getattr(node, "handler_docs", None)
+    if store is None:
+        store = DocStore()
+        node.handler_docs = store
+    return store

@@ -1,0 +1,518 @@
+"""One V8 isolate per site deploy, driven by the batched event + drain protocol of js/core.js.
+
+Measured rules (JS-RUNTIME.md) this file follows:
+- every MiniRacer is created inside the serving event loop and only ever called through
+  `await mr.eval_cancelable(...)`: no sync evals, no JS object handles, no wrap_py_function;
+- a pump task per isolate delivers every pending event in ONE eval and collects every message
+  in the drain eval queued right behind it (the microtask checkpoint between them runs the
+  handlers' continuations);
+- a watchdog reads the isolate thread's CPU time from /proc while a batch runs: a runaway in the
+  synchronous part of a batch is terminated (the isolate survives); a runaway in a microtask or
+  timer cannot be terminated, so the isolate is closed and rebuilt;
+- a hard heap limit always; ArrayBuffer memory (outside the heap) is guarded by process RSS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import itertools
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from edgenode.handlers import v8
+
+log = logging.getLogger("edgenode.handlers")
+
+WATCH_INTERVAL = 0.004  # seconds between watchdog looks at a busy isolate
+MIB = 1 << 20
+
+
+class HandlerError(Exception):
+    """A handler failed: `name: message` goes to the client, the stack only to the log."""
+
+    def __init__(self, name: str, message: str, stack: str = "") -> None:
+        super().__init__(f"{name}: {message}")
+        self.name = name
+        self.message = message
+        self.stack = stack
+
+
+@dataclass(slots=True, eq=False)
+class Invocation:
+    """One onRequest / onResponse call, from start until its response body is fully streamed."""
+
+    rid: int
+    host: Any  # bridge.Host: answers this invocation's host calls
+    budget_ms: float
+    future: asyncio.Future
+    cpu_ms: float = 0.0
+    streamed: int = 0  # body bytes streamed out; each MiB grants the CPU budget again
+    started: bool = False  # its start event reached the isolate
+    finished: bool = False  # done/fail arrived
+    closed: bool = False  # nothing of it is alive in the isolate any more
+    out_streams: set[str] = field(default_factory=set)
+    host_streams: set[str] = field(default_factory=set)
+    error: HandlerError | None = None
+    deadline: float = 0.0
+    spent_before: float = 0.0  # CPU the same request already used in earlier handlers
+
+    def budget(self) -> float:
+        return self.budget_ms * (1 + self.streamed // MIB) - self.spent_before
+
+
+class Isolate:
+    """A MiniRacer with the edgenode prelude and one site's handler modules."""
+
+    def __init__(self, label: str, setup_js: list[tuple[str, str]], memory_mb: int, cpu_ms: float,
+                 timeout_ms: float, quiet: bool = False) -> None:
+        self.label = label
+        self.setup_js = setup_js  # (what, source) evaluated in order at start
+        self.memory_mb = memory_mb
+        self.cpu_ms = cpu_ms
+        self.timeout_ms = timeout_ms
+        self.quiet = quiet
+        self.mr: Any = None
+        self.tid: str | None = None
+        self.dead = False
+        self.dead_reason: HandlerError | None = None
+        self._events: list[Any] = []
+        self._kick = asyncio.Event()
+        self._pump_task: asyncio.Task | None = None
+        self._rids = itertools.count(1)
+        self._invocations: dict[int, Invocation] = {}
+        self._ops: dict[int, tuple[Invocation | None, asyncio.Task | asyncio.TimerHandle]] = {}
+        self._pulls: dict[str, tuple[Invocation, asyncio.Future]] = {}
+        self._host_streams: dict[str, Any] = {}  # sid -> bridge.HostStream
+        self._sids = itertools.count(1)
+        self.create_ms = 0.0
+        self._batch: tuple[asyncio.Future, ...] = ()
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        t0 = time.perf_counter()
+        self.mr, self.tid = await v8.new_isolate()
+        self.mr.set_hard_memory_limit(self.memory_mb * MIB)
+        try:
+            for _what, src in self.setup_js:
+                await asyncio.wait_for(self.mr.eval_cancelable(src), 5.0)
+            await self.mr.eval_cancelable(
+                "__edge.run(" + json.dumps(json.dumps([["seed", os.urandom(32).hex()]])) + ")")
+            out = await self.mr.eval_cancelable("__edge.drain()")
+        except BaseException:
+            self.mr.close()
+            self.dead = True
+            raise
+        if out:
+            self._dispatch(json.loads(out))
+        self._pump_task = asyncio.create_task(self._pump(), name=f"isolate {self.label}")
+        self.create_ms = (time.perf_counter() - t0) * 1000
+
+    async def close(self, reason: HandlerError | None = None) -> None:
+        if self.dead and self.mr is None:
+            return
+        self._die(reason or HandlerError("Error", "the edge handler runtime was shut down"))
+        task = self._pump_task
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+            await asyncio.wait({task}, timeout=1.0)  # let it (and its watchdog) finish cancelling
+            await asyncio.sleep(0)
+
+    def _die(self, reason: HandlerError) -> None:
+        """Close the isolate now (stops even a microtask runaway) and fail everything in it."""
+        self.dead = True
+        self.dead_reason = reason
+        mr, self.mr = self.mr, None
+        for fut in self._batch:
+            fut.cancel()  # before close(): a callback into a freed context reads garbage
+        self._batch = ()
+        if self._pump_task is not None and self._pump_task is not asyncio.current_task():
+            self._pump_task.cancel()
+        if mr is not None:
+            try:
+                mr.close()
+            except Exception:  # pragma: no cover - close of a broken isolate
+                log.exception("closing isolate %s", self.label)
+        for inv in list(self._invocations.values()):
+            self._fail(inv, reason)
+        for _inv, handle in self._ops.values():
+            handle.cancel()
+        self._ops.clear()
+        for _inv, fut in self._pulls.values():
+            if not fut.done():
+                fut.set_exception(reason)
+        self._pulls.clear()
+        for hs in self._host_streams.values():
+            hs.close()
+        self._host_streams.clear()
+        self._kick.set()
+
+    # -- invocations ------------------------------------------------------------------------
+
+    async def invoke(self, kind: str, handler: str, host: Any, build: Any) -> Any:
+        """Run one onRequest/onResponse; returns its result object, raises HandlerError.
+
+        `build(invocation)` makes the JSON payload (it may register host streams for bodies).
+        """
+        if self.dead:
+            raise self.dead_reason or HandlerError("Error", "isolate closed")
+        loop = asyncio.get_running_loop()
+        inv = Invocation(next(self._rids), host, self.cpu_ms, loop.create_future())
+        notes = host.ex.notes
+        inv.spent_before = notes.get("handler_cpu_ms", 0.0)
+        inv.deadline = loop.time() + self.timeout_ms / 1000
+        host.invocation = inv
+        host.isolate = self
+        self._invocations[inv.rid] = inv
+        payload = build(inv)
+        if inv.rid % 64 == 0:  # fresh entropy for crypto.getRandomValues now and then
+            self._send(["seed", os.urandom(32).hex()])
+        self._send(["s", inv.rid, kind, [handler, payload]])
+        timer = loop.call_at(inv.deadline, self._wall_timeout, inv)
+        try:
+            return await inv.future
+        finally:
+            timer.cancel()
+            if inv.future.done() and inv.future.exception() is not None:
+                self.release(inv)
+
+    def _wall_timeout(self, inv: Invocation) -> None:
+        if not inv.future.done():
+            self._fail(inv, HandlerError("TimeoutError", f"handler did not answer within {self.timeout_ms:.0f} ms"))
+
+    def _fail(self, inv: Invocation, err: HandlerError) -> None:
+        if inv.error is None:
+            inv.error = err
+        if not inv.future.done():
+            inv.future.set_exception(err)
+        for sid in list(inv.out_streams):
+            entry = self._pulls.pop(sid, None)
+            if entry is not None and not entry[1].done():
+                entry[1].set_exception(err)
+        if not inv.closed and not self.dead:
+            self._send(["a", inv.rid])
+        self.release(inv)
+
+    def release(self, inv: Invocation) -> None:
+        """The invocation is over: forget it and close the host streams it opened."""
+        if inv.closed:
+            return
+        if inv.out_streams and inv.error is None:
+            return  # still streaming its response; released when the last stream ends
+        inv.closed = True
+        notes = inv.host.ex.notes
+        notes["handler_cpu_ms"] = notes.get("handler_cpu_ms", 0.0) + inv.cpu_ms
+        self._invocations.pop(inv.rid, None)
+        for sid in inv.host_streams:
+            hs = self._host_streams.pop(sid, None)
+            if hs is not None:
+                hs.close()
+        for op_id, (owner, handle) in list(self._ops.items()):
+            if owner is inv:
+                handle.cancel()
+                del self._ops[op_id]
+                if not self.dead:  # reject it in JS too, or its resolvers stay in the op table
+                    self._send(["r", op_id, False, ["AbortError", "the request has ended"], 0])
+
+    # -- host streams (Python bodies read by JS) and out streams (JS bodies read by Python) -----
+
+    def add_host_stream(self, inv: Invocation, stream: Any) -> str:
+        sid = f"h{next(self._sids)}"
+        self._host_streams[sid] = stream
+        inv.host_streams.add(sid)
+        return sid
+
+    def adopt_host_stream(self, inv: Invocation, sid: str) -> Any:
+        """An untouched host stream came back in a response: its Python body is used as is."""
+        hs = self._host_streams.pop(sid, None)
+        inv.host_streams.discard(sid)
+        if hs is None:
+            raise HandlerError("TypeError", "the response body was already used")
+        return hs
+
+    def host_stream(self, sid: str) -> Any:
+        return self._host_streams.get(sid)
+
+    async def pull(self, inv: Invocation, sid: str) -> bytes | None:
+        if self.dead:
+            raise self.dead_reason or HandlerError("Error", "isolate closed")
+        if inv.error is not None:
+            raise inv.error
+        fut = asyncio.get_running_loop().create_future()
+        self._pulls[sid] = (inv, fut)
+        self._send(["p", sid])
+        data = await fut
+        if data is not None:
+            inv.streamed += len(data)
+        return data
+
+    def stream_finished(self, inv: Invocation, sid: str, cancel: bool) -> None:
+        inv.out_streams.discard(sid)
+        self._pulls.pop(sid, None)
+        if cancel and not self.dead:
+            self._send(["c", sid])
+        if not inv.out_streams:
+            self.release(inv)
+
+    # -- host ops ------------------------------------------------------------------------------
+
+    def settle(self, op_id: int, ok: bool, value: Any, rid: int = 0) -> None:
+        if self.dead or self._ops.pop(op_id, None) is None:
+            return
+        self._send(["r", op_id, ok, value, rid])
+
+    def _start_op(self, inv: Invocation | None, op_id: int, op: str, arg: Any) -> None:
+        if op == "timer":
+            loop = asyncio.get_running_loop()
+            handle = loop.call_later(max(0.0, float(arg) / 1000), self.settle, op_id, True, None, 0)
+            self._ops[op_id] = (inv, handle)
+            return
+        if inv is None or inv.closed:
+            host = None
+        else:
+            host = inv.host
+        task = asyncio.ensure_future(self._run_op(host, op_id, op, arg))
+        self._ops[op_id] = (inv, task)
+
+    async def _run_op(self, host: Any, op_id: int, op: str, arg: Any) -> None:
+        rid = host.invocation.rid if host is not None else 0
+        try:
+            if host is None:
+                from edgenode.handlers.bridge import orphan_op
+
+                value = await orphan_op(self, op, arg)
+            else:
+                value = await host.op(op, arg)
+        except HandlerError as e:
+            self.settle(op_id, False, [e.name, e.message], rid)
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # a host bug must not hang the handler
+            log.exception("%s: host call %s failed", self.label, op)
+            self.settle(op_id, False, ["Error", f"host call {op} failed: {e}"], rid)
+        else:
+            self.settle(op_id, True, value, rid)
+
+    # -- the pump -------------------------------------------------------------------------------
+
+    def _send(self, event: Any) -> None:
+        self._events.append(event)
+        self._kick.set()
+
+    def _cpu_ns(self) -> int:
+        try:
+            with open(f"/proc/self/task/{self.tid}/schedstat", "rb") as f:
+                return int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            return 0
+
+    async def _pump(self) -> None:
+        while not self.dead:
+            await self._kick.wait()
+            self._kick.clear()
+            if self.dead:
+                return
+            if not self._events:
+                continue
+            batch, self._events = self._events, []
+            try:
+                await self._run_batch(batch)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # pragma: no cover - never let the pump die silently
+                log.exception("%s: pump failed", self.label)
+                self._die(HandlerError("Error", "the edge handler runtime failed"))
+
+    def _batch_rids(self, batch: list) -> set[int]:
+        rids: set[int] = set()
+        for ev in batch:
+            if ev[0] in ("s",):
+                rids.add(ev[1])
+            elif ev[0] == "r" and ev[4]:
+                rids.add(ev[4])
+            elif ev[0] == "p":
+                entry = self._pulls.get(ev[1])
+                if entry is not None:
+                    rids.add(entry[0].rid)
+        return rids
+
+    async def _run_batch(self, batch: list) -> None:
+        mr = self.mr
+        rids = self._batch_rids(batch)
+        for ev in batch:
+            if ev[0] == "s":
+                inv = self._invocations.get(ev[1])
+                if inv is not None:
+                    inv.started = True
+        src = "__edge.run(" + json.dumps(json.dumps(batch)) + ")"
+        cpu0 = self._cpu_ns()
+        rss0 = v8.rss_bytes()
+        limit_ms = min(10_000.0, sum(self._budget_left(r) for r in rids) or self.cpu_ms)
+        run = asyncio.ensure_future(mr.eval_cancelable(src))
+        drain = asyncio.ensure_future(mr.eval_cancelable("__edge.drain()"))
+        self._batch = (run, drain)
+        watchdog = asyncio.ensure_future(self._watch(run, drain, cpu0, rss0, limit_ms))
+        try:
+            await asyncio.wait({run})
+            if not self.dead and not run.cancelled() and run.exception() is None and run.result():
+                # What finished synchronously is answered now, before the drain comes back
+                # (charged first: the invocation may be released as soon as it is answered).
+                cpu1 = self._cpu_ns()
+                self._charge(rids, (cpu1 - cpu0) / 1e6)
+                cpu0 = cpu1
+                self._dispatch(json.loads(run.result()))
+            await asyncio.wait({drain})
+        finally:
+            watchdog.cancel()
+            self._batch = ()
+        if self.dead:
+            return
+        culprit = 0
+        extra = ""
+        if run.cancelled():
+            # The synchronous slice ran over its CPU budget and was terminated: find out whose.
+            try:
+                culprit, extra = json.loads(await asyncio.wait_for(mr.eval_cancelable("__edge.recover()"), 1.0))
+            except Exception as e:
+                self._die(_limit_error(e, self))
+                return
+        else:
+            exc = run.exception()
+            if exc is not None:
+                self._die(_limit_error(exc, self))
+                return
+        exc = drain.exception() if not drain.cancelled() else None
+        if exc is not None:
+            self._die(_limit_error(exc, self))
+            return
+        out = drain.result()
+        cpu_ms = (self._cpu_ns() - cpu0) / 1e6
+        if culprit:
+            inv = self._invocations.get(int(culprit))
+            if inv is not None:
+                self._fail(inv, cpu_error(self.cpu_ms))
+        self._charge(rids, cpu_ms)
+        for text in (out, extra):
+            if text:
+                self._dispatch(json.loads(text))
+        self._check_stuck()
+
+    def _budget_left(self, rid: int) -> float:
+        inv = self._invocations.get(rid)
+        if inv is None:
+            return 0.0
+        return max(1.0, inv.budget() - inv.cpu_ms)
+
+    def _charge(self, rids: set[int], cpu_ms: float) -> None:
+        live = [self._invocations[r] for r in rids if r in self._invocations]
+        if not live:
+            return
+        share = cpu_ms / len(live)
+        for inv in live:
+            inv.cpu_ms += share
+            if inv.cpu_ms > inv.budget() and inv.error is None:
+                self._fail(inv, cpu_error(self.cpu_ms))
+
+    async def _watch(self, run: asyncio.Future, drain: asyncio.Future, cpu0: int, rss0: int,
+                     limit_ms: float) -> None:
+        """CPU and memory watchdog for one batch (eval + microtask checkpoint + drain)."""
+        terminated_at: float | None = None
+        mem_limit = self.memory_mb * MIB
+        while not drain.done():
+            await asyncio.sleep(WATCH_INTERVAL)
+            used_ms = (self._cpu_ns() - cpu0) / 1e6
+            if v8.rss_bytes() - rss0 > mem_limit:
+                self._die(memory_error(self.memory_mb))
+                return
+            if terminated_at is None and used_ms > limit_ms:
+                if not run.done():
+                    run.cancel()  # TerminateExecution: stops synchronous JS, the isolate survives
+                    terminated_at = used_ms
+                    continue
+                # A continuation (microtask) or timer callback: only closing the isolate stops it.
+                self._die(cpu_error(self.cpu_ms))
+                return
+            if terminated_at is not None and used_ms - terminated_at > max(20.0, self.cpu_ms):
+                self._die(cpu_error(self.cpu_ms))
+                return
+
+    def _dispatch(self, messages: list) -> None:
+        for m in messages:
+            tag = m[0]
+            if tag == "done" or tag == "fail":
+                inv = self._invocations.get(m[1])
+                if inv is None or inv.future.done():
+                    continue
+                inv.finished = True
+                if tag == "done":
+                    inv.future.set_result(m[2])
+                else:
+                    self._fail(inv, HandlerError(m[2], m[3], m[4]))
+            elif tag == "op":
+                inv = self._invocations.get(m[1])
+                self._start_op(inv, m[2], m[3], m[4])
+            elif tag == "clear":
+                entry = self._ops.pop(m[2], None)
+                if entry is not None:
+                    entry[1].cancel()
+            elif tag == "chunk" or tag == "serr":
+                entry = self._pulls.pop(m[1], None)
+                if entry is None or entry[1].done():
+                    continue
+                if tag == "chunk":
+                    entry[1].set_result(None if m[2] is None else base64.b64decode(m[2]))
+                else:
+                    entry[1].set_exception(HandlerError(m[2], m[3], m[4]))
+            elif tag == "log":
+                inv = self._invocations.get(m[1])
+                name = inv.host.handler if inv is not None else "-"
+                _console(self.label, name, m[2], m[3], self.quiet)
+
+    def _check_stuck(self) -> None:
+        """A promise that nothing pending can settle any more fails at once (no wall-clock wait)."""
+        if self._ops or self._events or self.dead:
+            return
+        for inv in list(self._invocations.values()):
+            if inv.started and not inv.finished and not inv.future.done():
+                self._fail(inv, HandlerError(
+                    "Error", "the handler's promise can never settle: it waits for nothing pending"))
+        for sid, (_inv, fut) in list(self._pulls.items()):
+            if not fut.done() and sid not in {e[1] for e in self._events if e[0] == "p"}:
+                self._pulls.pop(sid, None)
+                fut.set_exception(HandlerError("Error", "the response stream can never produce more data"))
+
+
+def cpu_error(cpu_ms: float) -> HandlerError:
+    return HandlerError("TimeoutError", f"CPU budget of {cpu_ms:g} ms exceeded")
+
+
+def memory_error(memory_mb: int) -> HandlerError:
+    return HandlerError("RangeError", f"memory limit of {memory_mb} MB exceeded")
+
+
+def _limit_error(exc: BaseException, iso: Isolate) -> HandlerError:
+    from py_mini_racer import JSOOMException
+
+    if isinstance(exc, JSOOMException):
+        return memory_error(iso.memory_mb)
+    if isinstance(exc, asyncio.CancelledError | TimeoutError):
+        return cpu_error(iso.cpu_ms)
+    log.error("%s: isolate failed: %s", iso.label, exc)
+    return HandlerError("Error", "the edge handler runtime failed")
+
+
+_console_log = logging.getLogger("edgenode.handlers.console")
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING, "error": logging.ERROR}
+
+
+def _console(site: str, handler: str, level: str, text: str, quiet: bool) -> None:
+    lvl = _LEVELS.get(level, logging.INFO)
+    if quiet and lvl < logging.WARNING:
+        return
+    _console_log.log(lvl, "[%s %s] %s", site, handler, text)
+

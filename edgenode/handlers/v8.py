@@ -1,0 +1,131 @@
+"""Process-wide V8 set-up for mini-racer, and the few /proc reads the limits need."""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import logging
+import os
+import threading
+from typing import Any
+
+log = logging.getLogger("edgenode.handlers")
+
+# V8 flags are process-wide and must be set before the first isolate exists. Code generation
+# from strings (eval, new Function) is refused with an EvalError, as on Cloudflare Workers.
+# --no-compilation-cache: every batch eval of the bridge has a distinct source; with the cache on,
+# V8 kept them all (measured: 3000 evals of 180 KB sources -> 600 MB heap, then JSOOMException).
+V8_FLAGS = ("--single-threaded", "--disallow-code-generation-from-strings", "--no-compilation-cache")
+
+_init_lock = threading.Lock()
+_initialized = False
+_create_lock = threading.Lock()
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def init() -> bool:
+    """Initialise mini-racer with edgenode's flags; False if someone initialised it before us.
+
+    Call it on the main thread before starting servers on other threads (the CLI and the test
+    fixture do): when V8 was initialised on a non-main thread, creating an isolate on yet another
+    thread later crashed the process in mr_init_context (reproduced with mini-racer 0.14.1).
+    """
+    global _initialized
+    with _init_lock:
+        if _initialized:
+            return True
+        from py_mini_racer import LibAlreadyInitializedError, init_mini_racer
+
+        if threading.current_thread() is not threading.main_thread():
+            log.warning("V8 initialised off the main thread; isolates on other threads may crash")
+        try:
+            init_mini_racer(flags=V8_FLAGS)
+        except LibAlreadyInitializedError:
+            _initialized = True
+            return False
+        _initialized = True
+        return True
+
+
+def _tasks() -> set[str]:
+    try:
+        return set(os.listdir("/proc/self/task"))
+    except OSError:
+        return set()
+
+
+async def new_isolate() -> tuple[Any, str | None]:
+    """A MiniRacer bound to the running loop, and the id of its V8 pump thread (for CPU time)."""
+    init()
+    from py_mini_racer import MiniRacer
+
+    with _create_lock:
+        before = _tasks()
+        mr = MiniRacer()
+        new = _tasks() - before
+    tid = max(new, key=int) if new else None
+    return mr, tid
+
+
+class _Checker:
+    """One scratch isolate on its own thread and loop, for load-time syntax checks.
+
+    Created once per process and never closed: short-lived sync MiniRacers (each with a private
+    loop thread) made later isolate creation on other threads crash in mr_init_context.
+    """
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True, name="edgenode-v8-check")
+        self.thread.start()
+        self.mr = asyncio.run_coroutine_threadsafe(self._make(), self.loop).result(30)
+
+    async def _make(self) -> Any:
+        from py_mini_racer import MiniRacer
+
+        return MiniRacer()
+
+    def close(self) -> None:
+        """Close the isolate on its own loop, then stop the loop (a MiniRacer left to the garbage
+        collector at interpreter exit hangs the process)."""
+        async def shut() -> None:
+            self.mr.close()
+
+        try:
+            asyncio.run_coroutine_threadsafe(shut(), self.loop).result(2)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(2)
+
+    def compile(self, src: str) -> None:
+        """Raises JSParseException (or another JSEvalException) if `src` does not compile."""
+        asyncio.run_coroutine_threadsafe(self.mr.eval_cancelable(src), self.loop).result(30)
+
+
+_checker: _Checker | None = None
+
+
+def compile_check(src: str) -> None:
+    global _checker
+    init()
+    with _init_lock:
+        if _checker is None:
+            _checker = _Checker()
+            atexit.register(_close_checker)
+    _checker.compile(src)
+
+
+def _close_checker() -> None:
+    global _checker
+    checker, _checker = _checker, None
+    if checker is not None:
+        checker.close()
+
+
+def rss_bytes() -> int:
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return 0
+
