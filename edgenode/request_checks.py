@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 # RFC 3986 reg-name (unreserved, sub-delims, pct-encoded) or an IP-literal, then an optional port.
 _AUTHORITY = re.compile(
-    r"(?:[A-Za-z0-9._~!$&'()*+,;=-]|%[0-9A-Fa-f]{2})*"
+    # RFC 3986 reg-name minus ',': a comma is how two Host headers look once joined.
+    r"(?:[A-Za-z0-9._~!$&'()*+;=-]|%[0-9A-Fa-f]{2})*"
     r"|\[[0-9A-Fa-f:.]+(?:%25[A-Za-z0-9._~-]+)?\]"
 )
 _PORT = re.compile(r"\d{0,5}")
