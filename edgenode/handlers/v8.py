@@ -122,10 +122,17 @@ def _close_checker() -> None:
         checker.close()
 
 
+_statm: tuple[int, int] | None = None  # (pid, fd of /proc/<pid>/statm): reopened after a fork
+
+
 def rss_bytes() -> int:
+    """This process's resident memory (one pread on a file kept open: read once per batch)."""
+    global _statm
     try:
-        with open("/proc/self/statm", "rb") as f:
-            return int(f.read().split()[1]) * _PAGE
+        pid = os.getpid()
+        if _statm is None or _statm[0] != pid:
+            _statm = (pid, os.open(f"/proc/{pid}/statm", os.O_RDONLY))
+        return int(os.pread(_statm[1], 128, 0).split()[1]) * _PAGE
     except (OSError, ValueError, IndexError):
         return 0
 
