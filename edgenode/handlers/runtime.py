@@ -111,6 +111,7 @@ class Isolate:
         self._drain_now = False  # the pump runs a drain even without events
         self._owed_at: int | None = None  # batch count when a drain was skipped
         self._idle_timer: asyncio.TimerHandle | None = None
+        self._deadline_timer: asyncio.TimerHandle | None = None  # the earliest wall-clock deadline
         self._stat_fd: int | None = None  # /proc/self/task/<tid>/schedstat of the V8 thread
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -149,9 +150,10 @@ class Isolate:
         self.dead = True
         self.dead_reason = reason
         mr, self.mr = self.mr, None
-        if self._idle_timer is not None:
-            self._idle_timer.cancel()
-            self._idle_timer = None
+        for timer in (self._idle_timer, self._deadline_timer):
+            if timer is not None:
+                timer.cancel()
+        self._idle_timer = self._deadline_timer = None
         if self._stat_fd is not None:
             os.close(self._stat_fd)
             self._stat_fd = None
@@ -200,17 +202,32 @@ class Isolate:
         if inv.rid % 64 == 0:  # fresh entropy for crypto.getRandomValues now and then
             self._send(["seed", os.urandom(32).hex()])
         self._send(["s", inv.rid, kind, [handler, payload]])
-        timer = loop.call_at(inv.deadline, self._wall_timeout, inv)
+        if self._deadline_timer is None:
+            self._deadline_timer = loop.call_at(inv.deadline, self._wall_timeouts)
         try:
             return await inv.future
         finally:
-            timer.cancel()
             if inv.future.done() and inv.future.exception() is not None:
                 self.release(inv)
 
-    def _wall_timeout(self, inv: Invocation) -> None:
-        if not inv.future.done():
-            self._fail(inv, HandlerError("TimeoutError", f"handler did not answer within {self.timeout_ms:.0f} ms"))
+    def _wall_timeouts(self) -> None:
+        """Fail the invocations past their wall-clock deadline; one timer for all of them.
+
+        Every invocation gets the same budget, so the oldest unanswered one (the first in the
+        insertion-ordered table) has the earliest deadline: the timer is re-armed for it.
+        """
+        self._deadline_timer = None
+        if self.dead:
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        for inv in list(self._invocations.values()):
+            if not inv.future.done() and inv.deadline <= now:
+                self._fail(inv, HandlerError("TimeoutError", f"handler did not answer within {self.timeout_ms:.0f} ms"))
+        for inv in self._invocations.values():
+            if not inv.future.done():
+                self._deadline_timer = loop.call_at(inv.deadline, self._wall_timeouts)
+                break
 
     def _fail(self, inv: Invocation, err: HandlerError) -> None:
         if inv.error is None:
