@@ -29,7 +29,18 @@ from edgenode.handlers import v8
 log = logging.getLogger("edgenode.handlers")
 
 _to_json = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
-_js_string = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]  # str -> "quoted, escaped"
+
+
+def _js_string(ascii_json: str) -> str:
+    """ASCII JSON text as a single-quoted JS string literal.
+
+    JSON text quotes with `"`, so inside `'...'` only backslashes (and a rare `'`) need escaping:
+    a shorter source for V8 to scan than a second json.dumps. The text is ASCII (ensure_ascii) and
+    has no raw line terminators, which a JS string literal could not hold.
+    """
+    return "'" + ascii_json.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 WATCH_INTERVAL = 0.004  # seconds between watchdog looks at a busy isolate
 IDLE_DRAIN = 0.005  # seconds after a batch that needed no drain before an idle isolate is drained anyway
 MIB = 1 << 20
