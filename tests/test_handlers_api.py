@@ -470,3 +470,23 @@ async def test_on_response_may_read_the_body_and_keep_the_response(edgenode, mak
     assert (await get(url, "/about"))[2] == b"<h1>about</h1>"
     status, _, body = await get(url, "/big")
     assert status == 200 and len(body) == 300_007
+
+
+async def test_awkward_characters_cross_the_bridge_both_ways(edgenode, make_site):
+    """Quotes, backslashes, `__proto__` and non-ASCII survive the batch encoding in both directions."""
+    echo = r"""
+export function onRequest(event) {
+  const h = event.request.headers;
+  event.replaceRequest(new Request(event.request.url, { headers: { "x-seen": h.get("x-in") + "|'\\\"\u2028é" } }));
+}
+export function onResponse(event) {
+  event.response.headers.set("x-out", event.request.headers.get("x-seen"));
+  event.response.headers.set("__proto__", "p");
+}
+"""
+    site = handler_site(make_site, {"echo": echo}, [("/about", "echo")])
+    url = edgenode(site).url
+    status, headers, _ = await get(url, "/about", headers={"x-in": "a'b\\c\"d"})
+    assert status == 200
+    assert headers["x-out"] == "a'b\\c\"d|'\\\"\u2028é"
+    assert headers["__proto__"] == "p"

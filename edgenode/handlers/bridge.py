@@ -180,7 +180,9 @@ def _empty(body: Body) -> bool:
 
 def response_to_js(iso: Isolate, inv: Invocation, resp: EdgeResponse, url: str = "",
                    limit: int | None = None, inline: bool = True) -> dict:
-    headers = CIMultiDict(resp.headers)
+    headers = resp.headers
+    if "Content-Encoding" in headers:  # body_to_js may drop it (and Content-Length): on a copy
+        headers = CIMultiDict(headers)
     body = body_to_js(iso, inv, resp.body, headers, inline)
     # `limit` bounds what text()/json()/arrayBuffer() may read into memory; streaming it through
     # (pipeThrough into the response) is bounded by the handler's time instead.
@@ -248,11 +250,39 @@ def request_to_js(iso: Isolate, inv: Invocation, ex: Exchange, url: str | None =
         hs = HostStream(req.body, owned=False, keep=True)
         ex.notes["handler_request_body"] = hs
         body = {"h": iso.add_host_stream(inv, hs)}
-    return {"method": req.method, "url": url or request_url(ex),
-            "headers": [[k.lower(), v] for k, v in req.headers.items()], "body": body}
+    return {"method": req.method, "url": url or request_url(ex), "headers": header_pairs(ex), "body": body}
+
+
+def header_pairs(ex: Exchange) -> list[list[str]]:
+    """The request's headers as JS sees them ([lowercase name, value] pairs), made once per request.
+
+    Every handler of a chain and the onResponse calls see the same request until one replaces
+    it, so the list is kept with the request it was made from (read-only on both sides).
+    """
+    req = ex.request
+    cached = ex.notes.get("handler_header_pairs")
+    if cached is not None and cached[0] is req and cached[1] is req.headers:
+        return cached[2]
+    pairs = [[k.lower(), v] for k, v in req.headers.items()]
+    ex.notes["handler_header_pairs"] = (req, req.headers, pairs)
+    return pairs
+
+
+def remember_header_pairs(ex: Exchange, pairs: list[list[str]]) -> None:
+    """A request built from a JS description: its headers already are lowercase pairs."""
+    req = ex.request
+    ex.notes["handler_header_pairs"] = (req, req.headers, pairs)
 
 
 def meta_for(node: EdgeNode, ex: Exchange) -> dict:
+    """`event.requestMeta` (made once per request: every handler of the request sees the same)."""
+    meta = ex.notes.get("handler_meta")
+    if meta is None:
+        meta = ex.notes["handler_meta"] = _make_meta(ex)
+    return meta
+
+
+def _make_meta(ex: Exchange) -> dict:
     geo = ex.geo
     origin: dict[str, Any] = {}
     if geo is not None:
@@ -307,6 +337,12 @@ def edge_request_from_js(base: EdgeRequest, d: dict) -> tuple[EdgeRequest, str, 
 
 def same_site(ex: Exchange, url: str) -> bool:
     """Whether a URL names the host (and port) this request came to."""
+    req = ex.request
+    prefix = f"{req.scheme}://{req.authority}"
+    if url.startswith(prefix) and url[len(prefix):len(prefix) + 1] in ("/", "?", "#", ""):
+        rest = req.authority[len(req.host):] if req.host and req.authority.startswith(req.host) else "-"
+        if rest == "" or (rest[:1] == ":" and rest[1:].isdigit()):
+            return True  # the common case, without parsing: exactly this request's origin
     parts = urlsplit(url)
     default = 443 if parts.scheme == "https" else 80
     try:

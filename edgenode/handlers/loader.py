@@ -32,6 +32,7 @@ LIB_FILES = ("url.js", "encoding.js", "streams.js", "structured_clone.js", "html
 CORE_FILES = ("core.js",)
 API_FILES = ("fetch.js", "event.js")
 EXPORTS = ("onRequest", "onResponse")
+MATCH_CACHE = 4096  # paths whose matching handlers are remembered (cleared when full)
 _PARSE_LINE = re.compile(r"^[^\n]*?:(\d+): (\w*Error): ([^\n]*)\n([^\n]*)\n( *)\^")
 
 
@@ -56,12 +57,20 @@ class HandlerSet:
     options: Any = None
     _isolate: Isolate | None = None
     _starting: asyncio.Future | None = None
+    _matches: dict[str, list[str]] = field(default_factory=dict)  # path -> handler names
 
     def __len__(self) -> int:
         return len(self.exports)
 
     def matching(self, path: str) -> list[str]:
-        return [d.handler for d in self.declarations if d.pattern.match(path) and d.handler in self.exports]
+        """The handlers declared for `path`, in file order (remembered for the last few thousand paths)."""
+        names = self._matches.get(path)
+        if names is None:
+            names = [d.handler for d in self.declarations if d.pattern.match(path) and d.handler in self.exports]
+            if len(self._matches) >= MATCH_CACHE:
+                self._matches.clear()
+            self._matches[path] = names
+        return names
 
     def has(self, name: str, export: str) -> bool:
         return export in self.exports.get(name, ())

@@ -18,6 +18,7 @@ from edgenode.handlers.bridge import (
     body_from_js,
     edge_request_from_js,
     meta_for,
+    remember_header_pairs,
     request_to_js,
     response_from_js,
     response_to_js,
@@ -177,6 +178,7 @@ async def _apply_request(node: EdgeNode, ex: Exchange, iso: Any, inv: Any, d: di
     if same_site(ex, d["url"]):
         req.host, req.authority = ex.request.host, ex.request.authority
         ex.request = req
+        remember_header_pairs(ex, d["headers"])
         ex.path, ex.query_string = path, query
         if rule_target is not None:
             kind = "function" if path.startswith(FUNCTIONS_PREFIX) else "static"

@@ -28,7 +28,21 @@ from edgenode.handlers import v8
 
 log = logging.getLogger("edgenode.handlers")
 
+_to_json = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+
+
+def _js_string(ascii_json: str) -> str:
+    """ASCII JSON text as a single-quoted JS string literal.
+
+    JSON text quotes with `"`, so inside `'...'` only backslashes (and a rare `'`) need escaping:
+    a shorter source for V8 to scan than a second json.dumps. The text is ASCII (ensure_ascii) and
+    has no raw line terminators, which a JS string literal could not hold.
+    """
+    return "'" + ascii_json.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 WATCH_INTERVAL = 0.004  # seconds between watchdog looks at a busy isolate
+IDLE_DRAIN = 0.005  # seconds after a batch that needed no drain before an idle isolate is drained anyway
 MIB = 1 << 20
 
 
@@ -65,6 +79,18 @@ class Invocation:
         return self.budget_ms * (1 + self.streamed // MIB) - self.spent_before
 
 
+@dataclass(slots=True, eq=False)
+class _Watch:
+    """The watchdog's state for one batch."""
+
+    cpu0: int
+    rss0: int
+    limit_ms: float
+    terminated_at: float | None = None
+    done: bool = False
+    handle: Any = None
+
+
 class Isolate:
     """A MiniRacer with the edgenode prelude and one site's handler modules."""
 
@@ -91,6 +117,13 @@ class Isolate:
         self._sids = itertools.count(1)
         self.create_ms = 0.0
         self._batch: tuple[asyncio.Future, ...] = ()
+        self._batches = 0  # batches run so far
+        self._async_kinds: set[tuple[str, str]] = set()  # (handler, kind) seen finishing asynchronously
+        self._drain_now = False  # the pump runs a drain even without events
+        self._owed_at: int | None = None  # batch count when a drain was skipped
+        self._idle_timer: asyncio.TimerHandle | None = None
+        self._deadline_timer: asyncio.TimerHandle | None = None  # the earliest wall-clock deadline
+        self._stat_fd: int | None = None  # /proc/self/task/<tid>/schedstat of the V8 thread
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -128,6 +161,13 @@ class Isolate:
         self.dead = True
         self.dead_reason = reason
         mr, self.mr = self.mr, None
+        for timer in (self._idle_timer, self._deadline_timer):
+            if timer is not None:
+                timer.cancel()
+        self._idle_timer = self._deadline_timer = None
+        if self._stat_fd is not None:
+            os.close(self._stat_fd)
+            self._stat_fd = None
         for fut in self._batch:
             fut.cancel()  # before close(): a callback into a freed context reads garbage
         self._batch = ()
@@ -173,17 +213,32 @@ class Isolate:
         if inv.rid % 64 == 0:  # fresh entropy for crypto.getRandomValues now and then
             self._send(["seed", os.urandom(32).hex()])
         self._send(["s", inv.rid, kind, [handler, payload]])
-        timer = loop.call_at(inv.deadline, self._wall_timeout, inv)
+        if self._deadline_timer is None:
+            self._deadline_timer = loop.call_at(inv.deadline, self._wall_timeouts)
         try:
             return await inv.future
         finally:
-            timer.cancel()
             if inv.future.done() and inv.future.exception() is not None:
                 self.release(inv)
 
-    def _wall_timeout(self, inv: Invocation) -> None:
-        if not inv.future.done():
-            self._fail(inv, HandlerError("TimeoutError", f"handler did not answer within {self.timeout_ms:.0f} ms"))
+    def _wall_timeouts(self) -> None:
+        """Fail the invocations past their wall-clock deadline; one timer for all of them.
+
+        Every invocation gets the same budget, so the oldest unanswered one (the first in the
+        insertion-ordered table) has the earliest deadline: the timer is re-armed for it.
+        """
+        self._deadline_timer = None
+        if self.dead:
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        for inv in list(self._invocations.values()):
+            if not inv.future.done() and inv.deadline <= now:
+                self._fail(inv, HandlerError("TimeoutError", f"handler did not answer within {self.timeout_ms:.0f} ms"))
+        for inv in self._invocations.values():
+            if not inv.future.done():
+                self._deadline_timer = loop.call_at(inv.deadline, self._wall_timeouts)
+                break
 
     def _fail(self, inv: Invocation, err: HandlerError) -> None:
         if inv.error is None:
@@ -207,6 +262,11 @@ class Isolate:
         inv.closed = True
         notes = inv.host.ex.notes
         notes["handler_cpu_ms"] = notes.get("handler_cpu_ms", 0.0) + inv.cpu_ms
+        # Host <-> Invocation is a reference cycle: broken here, the request's objects are freed by
+        # reference counting, not left to the cyclic GC (measured: GC passes over such garbage
+        # cost about a fifth of a handler request's CPU time).
+        if inv.host.invocation is inv:
+            inv.host.invocation = None
         self._invocations.pop(inv.rid, None)
         for sid in inv.host_streams:
             hs = self._host_streams.pop(sid, None)
@@ -305,9 +365,13 @@ class Isolate:
         self._kick.set()
 
     def _cpu_ns(self) -> int:
+        """CPU time of the isolate's V8 thread (one pread on a file kept open)."""
         try:
-            with open(f"/proc/self/task/{self.tid}/schedstat", "rb") as f:
-                return int(f.read().split()[0])
+            if self._stat_fd is None:
+                if self.tid is None or self.dead:
+                    return 0
+                self._stat_fd = os.open(f"/proc/self/task/{self.tid}/schedstat", os.O_RDONLY)
+            return int(os.pread(self._stat_fd, 64, 0).split()[0])
         except (OSError, ValueError, IndexError):
             return 0
 
@@ -317,9 +381,10 @@ class Isolate:
             self._kick.clear()
             if self.dead:
                 return
-            if not self._events:
+            if not self._events and not self._drain_now:
                 continue
             batch, self._events = self._events, []
+            self._drain_now = False
             try:
                 await self._run_batch(batch)
             except asyncio.CancelledError:
@@ -331,7 +396,7 @@ class Isolate:
     def _batch_rids(self, batch: list) -> set[int]:
         rids: set[int] = set()
         for ev in batch:
-            if ev[0] in ("s",):
+            if ev[0] == "s":
                 rids.add(ev[1])
             elif ev[0] == "r" and ev[4]:
                 rids.add(ev[4])
@@ -341,34 +406,78 @@ class Isolate:
                     rids.add(entry[0].rid)
         return rids
 
+    def _wants_drain(self, batch: list) -> bool:
+        """Whether to queue the drain right behind the batch (before its answer is back).
+
+        Op results, stream pulls and handlers seen finishing asynchronously before all continue
+        in the microtask checkpoint after the eval: their drain is queued at once. A batch of
+        handlers that finish synchronously is answered by its eval alone; the eval reports
+        whether anything was left pending, and only then is a drain sent after it.
+        """
+        if not batch:
+            return True
+        slow = self._async_kinds
+        for ev in batch:
+            tag = ev[0]
+            if tag == "s":
+                if (ev[3][0], ev[2]) in slow:
+                    return True
+            elif tag != "seed":
+                return True
+        return False
+
+    async def _settled(self, fut: asyncio.Future) -> None:
+        """Wait until `fut` is done without raising its exception or cancellation here."""
+        if fut.done():
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        fut.add_done_callback(lambda _f: waiter.done() or waiter.set_result(None))
+        await waiter
+
     async def _run_batch(self, batch: list) -> None:
         mr = self.mr
+        loop = asyncio.get_running_loop()
         rids = self._batch_rids(batch)
         for ev in batch:
             if ev[0] == "s":
                 inv = self._invocations.get(ev[1])
                 if inv is not None:
                     inv.started = True
-        src = "__edge.run(" + json.dumps(json.dumps(batch)) + ")"
+        eager = self._wants_drain(batch)
+        # JSON text inside a JS string literal, parsed with JSON.parse (never a JS object literal:
+        # a "__proto__" key there would set the prototype).
+        src = "__edge.run(" + _js_string(_to_json(batch)) + ")" if batch else "__edge.run('[]')"
         cpu0 = self._cpu_ns()
-        rss0 = v8.rss_bytes()
         limit_ms = min(10_000.0, sum(self._budget_left(r) for r in rids) or self.cpu_ms)
-        run = asyncio.ensure_future(mr.eval_cancelable(src))
-        drain = asyncio.ensure_future(mr.eval_cancelable("__edge.drain()"))
-        self._batch = (run, drain)
-        watchdog = asyncio.ensure_future(self._watch(run, drain, cpu0, rss0, limit_ms))
+        run = v8.post_eval(mr, src)
+        drain = v8.post_eval(mr, "__edge.drain()") if eager else None
+        self._batch = (run, drain) if drain is not None else (run,)
+        self._batches += 1
+        watch = _Watch(cpu0, v8.rss_bytes(), limit_ms)
+        watch.handle = loop.call_later(WATCH_INTERVAL, self._watch_tick, watch)
+        pending = eager
         try:
-            await asyncio.wait({run})
-            if not self.dead and not run.cancelled() and run.exception() is None and run.result():
-                # What finished synchronously is answered now, before the drain comes back
-                # (charged first: the invocation may be released as soon as it is answered).
-                cpu1 = self._cpu_ns()
-                self._charge(rids, (cpu1 - cpu0) / 1e6)
-                cpu0 = cpu1
-                self._dispatch(json.loads(run.result()))
-            await asyncio.wait({drain})
+            await self._settled(run)
+            if not self.dead and not run.cancelled() and run.exception() is None:
+                text = run.result()
+                pending = eager or text[:1] == "1"
+                if len(text) > 1:
+                    # What finished synchronously is answered now, before any drain comes back
+                    # (charged first: the invocation may be released as soon as it is answered).
+                    cpu1 = self._cpu_ns()
+                    self._charge(rids, (cpu1 - cpu0) / 1e6)
+                    cpu0 = cpu1
+                    self._dispatch(json.loads(text[1:]))
+                if pending and not eager:
+                    self._learn_async(batch)
+                    if not self.dead:
+                        drain = v8.post_eval(self.mr, "__edge.drain()")
+                        self._batch = (run, drain)
+            if drain is not None:
+                await self._settled(drain)
         finally:
-            watchdog.cancel()
+            watch.done = True
+            watch.handle.cancel()
             self._batch = ()
         if self.dead:
             return
@@ -381,16 +490,20 @@ class Isolate:
             except Exception as e:
                 self._die(_limit_error(e, self))
                 return
+            extra = extra[1:]
+            pending = True
         else:
             exc = run.exception()
             if exc is not None:
                 self._die(_limit_error(exc, self))
                 return
-        exc = drain.exception() if not drain.cancelled() else None
-        if exc is not None:
-            self._die(_limit_error(exc, self))
-            return
-        out = drain.result()
+        out = ""
+        if drain is not None:
+            exc = drain.exception() if not drain.cancelled() else None
+            if exc is not None:
+                self._die(_limit_error(exc, self))
+                return
+            out = drain.result() if not drain.cancelled() else ""
         cpu_ms = (self._cpu_ns() - cpu0) / 1e6
         if culprit:
             inv = self._invocations.get(int(culprit))
@@ -400,7 +513,43 @@ class Isolate:
         for text in (out, extra):
             if text:
                 self._dispatch(json.loads(text))
-        self._check_stuck()
+        if pending:
+            self._check_stuck()
+        else:
+            self._owe_drain()
+
+    def _learn_async(self, batch: list) -> None:
+        """Handlers still running after their start eval get their drain queued at once next time."""
+        for ev in batch:
+            if ev[0] == "s":
+                inv = self._invocations.get(ev[1])
+                if inv is not None and not inv.finished:
+                    self._async_kinds.add((ev[3][0], ev[2]))
+
+    def _owe_drain(self) -> None:
+        """A batch ended without a drain: if no other eval follows soon, drain anyway.
+
+        Handler code may leave microtasks behind that nothing the host waits for depends on
+        (a `waitUntil` chain, a log line in a `.then`); the next eval collects what they wrote.
+        When the isolate goes idle instead, this late drain collects it, and lets the watchdog
+        see a runaway in such a microtask.
+        """
+        self._owed_at = self._batches
+        if self._idle_timer is None:
+            self._idle_timer = asyncio.get_running_loop().call_later(IDLE_DRAIN, self._idle_drain)
+
+    def _idle_drain(self) -> None:
+        self._idle_timer = None
+        if self.dead or self._owed_at is None:
+            return
+        if self._batch or self._batches != self._owed_at or self._events:
+            # Another batch ran (or is running) since: it collected the leftovers; look again later.
+            if self._owed_at is not None:
+                self._idle_timer = asyncio.get_running_loop().call_later(IDLE_DRAIN, self._idle_drain)
+            return
+        self._owed_at = None
+        self._drain_now = True
+        self._kick.set()
 
     def _budget_left(self, rid: int) -> float:
         inv = self._invocations.get(rid)
@@ -418,28 +567,30 @@ class Isolate:
             if inv.cpu_ms > inv.budget() and inv.error is None:
                 self._fail(inv, cpu_error(self.cpu_ms))
 
-    async def _watch(self, run: asyncio.Future, drain: asyncio.Future, cpu0: int, rss0: int,
-                     limit_ms: float) -> None:
-        """CPU and memory watchdog for one batch (eval + microtask checkpoint + drain)."""
-        terminated_at: float | None = None
-        mem_limit = self.memory_mb * MIB
-        while not drain.done():
-            await asyncio.sleep(WATCH_INTERVAL)
-            used_ms = (self._cpu_ns() - cpu0) / 1e6
-            if v8.rss_bytes() - rss0 > mem_limit:
-                self._die(memory_error(self.memory_mb))
-                return
-            if terminated_at is None and used_ms > limit_ms:
-                if not run.done():
-                    run.cancel()  # TerminateExecution: stops synchronous JS, the isolate survives
-                    terminated_at = used_ms
-                    continue
+    def _watch_tick(self, w: _Watch) -> None:
+        """CPU and memory watchdog for one batch (eval + microtask checkpoint + drain).
+
+        A timer, not a task: most batches end before its first tick, and then it costs nothing.
+        """
+        if w.done or self.dead or not self._batch:
+            return
+        used_ms = (self._cpu_ns() - w.cpu0) / 1e6
+        if v8.rss_bytes() - w.rss0 > self.memory_mb * MIB:
+            self._die(memory_error(self.memory_mb))
+            return
+        run = self._batch[0]
+        if w.terminated_at is None and used_ms > w.limit_ms:
+            if not run.done():
+                run.cancel()  # TerminateExecution: stops synchronous JS, the isolate survives
+                w.terminated_at = used_ms
+            else:
                 # A continuation (microtask) or timer callback: only closing the isolate stops it.
                 self._die(cpu_error(self.cpu_ms))
                 return
-            if terminated_at is not None and used_ms - terminated_at > max(20.0, self.cpu_ms):
-                self._die(cpu_error(self.cpu_ms))
-                return
+        elif w.terminated_at is not None and used_ms - w.terminated_at > max(20.0, self.cpu_ms):
+            self._die(cpu_error(self.cpu_ms))
+            return
+        w.handle = asyncio.get_running_loop().call_later(WATCH_INTERVAL, self._watch_tick, w)
 
     def _dispatch(self, messages: list) -> None:
         for m in messages:

@@ -12,6 +12,7 @@
   const ops = new Map(); // opId -> [resolve, reject]
   const live = new Map(); // rid -> invocation record {dead}
   const queue = [];
+  let queuePos = 0; // next event of `queue` to deliver (kept across a terminated run for recover())
   let opSeq = 0;
   let current = 0; // rid whose synchronous code is running (for CPU attribution after a terminate)
   const handlers = new Map(); // phase handlers registered by event.js: kind -> fn
@@ -140,28 +141,34 @@
     try { s.cancel(); } catch (_) { /* ignore */ }
   }
 
+  let continues = false; // an event of this run resumes promise chains (op results, pulls, ...)
   function dispatch(ev) {
     switch (ev[0]) {
       case "s": current = ev[1]; start(ev[1], ev[2], ev[3]); break;
-      case "r": current = ev[4] || 0; settle(ev[1], ev[2], ev[3]); break;
-      case "p": pull(ev[1]); break;
-      case "c": cancelStream(ev[1]); break;
-      case "a": abort(ev[1]); break;
+      case "r": continues = true; current = ev[4] || 0; settle(ev[1], ev[2], ev[3]); break;
+      case "p": continues = true; pull(ev[1]); break;
+      case "c": continues = true; cancelStream(ev[1]); break;
+      case "a": continues = true; abort(ev[1]); break;
       case "seed": reseed(ev[1]); break;
       default: throw new Error(`edgenode: unknown event ${ev[0]}`);
     }
   }
 
-  // Deliver events; returns the outbox so far (what finished synchronously). The host also drains
-  // after the microtask checkpoint that follows this eval.
+  // Deliver events; returns "1" or "0" followed by the outbox so far (what finished
+  // synchronously). "1": something is still pending (an invocation not answered yet, or promise
+  // chains these events resumed), so the host drains after the microtask checkpoint that follows
+  // this eval; "0": every invocation was answered synchronously, no drain is needed.
   function run(json) {
     for (const ev of JSON.parse(json)) queue.push(ev);
-    while (queue.length) {
-      const ev = queue.shift();
+    continues = false;
+    while (queuePos < queue.length) {
+      const ev = queue[queuePos++];
       try { dispatch(ev); } catch (e) { push(["log", 0, "error", "edgenode event failed: " + errorFields(e).join(": ")]); }
       current = 0;
     }
-    return drain();
+    queue.length = 0;
+    queuePos = 0;
+    return (continues || live.size > 0 ? "1" : "0") + drain();
   }
 
   // After the host terminated a runaway synchronous slice: name the culprit, finish the queue.

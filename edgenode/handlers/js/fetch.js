@@ -75,18 +75,26 @@
     append(name, value) { const n = normName(name, "append"); const v = normValue(value); this.#check(); this.#list.push([n, v]); }
     set(name, value) {
       const n = normName(name, "set"); const v = normValue(value); this.#check();
-      const i = this.#list.findIndex((e) => e[0] === n);
-      if (i < 0) { this.#list.push([n, v]); return; }
-      this.#list[i][1] = v;
-      this.#list = this.#list.filter((e, j) => j <= i || e[0] !== n);
+      const list = this.#list;
+      const i = list.findIndex((e) => e[0] === n);
+      if (i < 0) { list.push([n, v]); return; }
+      list[i] = [n, v]; // a new pair: a list shared with the host (trusted init) is never written through
+      let dup = false;
+      for (let j = i + 1; j < list.length; j++) if (list[j][0] === n) { dup = true; break; }
+      if (dup) this.#list = list.filter((e, j) => j <= i || e[0] !== n);
     }
     delete(name) { const n = normName(name, "delete"); this.#check(); this.#list = this.#list.filter((e) => e[0] !== n); }
     get(name) {
       const n = normName(name, "get");
-      const vs = this.#list.filter((e) => e[0] === n).map((e) => e[1]);
-      return vs.length ? vs.join(", ") : null;
+      let out = null;
+      for (const e of this.#list) if (e[0] === n) out = out === null ? e[1] : out + ", " + e[1];
+      return out;
     }
-    has(name) { const n = normName(name, "has"); return this.#list.some((e) => e[0] === n); }
+    has(name) {
+      const n = normName(name, "has");
+      for (const e of this.#list) if (e[0] === n) return true;
+      return false;
+    }
     getSetCookie() { return this.#list.filter((e) => e[0] === "set-cookie").map((e) => e[1]); }
     getAll(name) { const n = normName(name, "getAll"); return this.#list.filter((e) => e[0] === n).map((e) => e[1]); }
     *entries() {
