@@ -43,18 +43,24 @@ REJECT_LINGER = 1.0  # seconds a rejected connection stays half-open so the clie
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    header_timeout: float = 15.0
-    body_timeout: float = 30.0
-    keepalive_timeout: float = 75.0
-    max_request_line: int = 8190
-    max_header_size: int = 8190
-    max_header_bytes: int = 64 * 1024
-    max_headers: int = 100
-    max_connections: int = 0  # 0: derived from RLIMIT_NOFILE
+    """The connection limits of one server; the defaults are ServeOptions' (one place for them)."""
+
+    header_timeout: float
+    body_timeout: float
+    keepalive_timeout: float
+    max_request_line: int
+    max_header_size: int
+    max_header_bytes: int
+    max_headers: int
+    max_connections: int  # 0: derived from RLIMIT_NOFILE
 
     @classmethod
-    def from_options(cls, options: Any) -> Limits:
-        return cls(**{f.name: getattr(options, f.name) for f in fields(cls) if hasattr(options, f.name)})
+    def from_options(cls, options: Any = None) -> Limits:
+        if options is None:
+            from edgenode.options import ServeOptions
+
+            options = ServeOptions()
+        return cls(**{f.name: getattr(options, f.name) for f in fields(cls)})
 
     def connection_cap(self) -> int:
         """Open connections allowed: explicit, or the descriptor limit minus a reserve."""

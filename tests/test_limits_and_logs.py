@@ -17,7 +17,7 @@ def test_limits_from_options_and_cap():
     lim = Limits.from_options(o)
     assert lim.header_timeout == 3.0 and lim.connection_cap() == 77
     soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-    auto = Limits().connection_cap()
+    auto = Limits.from_options().connection_cap()
     assert 16 <= auto < soft or soft == resource.RLIM_INFINITY
 
 
