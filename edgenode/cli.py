@@ -159,10 +159,7 @@ def run_serve(a: argparse.Namespace) -> int:
         return 2
     try:
         server = EdgeServer(options)  # with --workers, this load only validates the config
-    except ConfigError as e:
-        print(f"edgenode: {e}", file=sys.stderr)
-        return 2
-    except FileNotFoundError as e:
+    except (ConfigError, FileNotFoundError) as e:
         print(f"edgenode: {e}", file=sys.stderr)
         return 2
 

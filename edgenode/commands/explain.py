@@ -186,10 +186,7 @@ def explain_command(site_dir: str, url: str, options: ServeOptions, headers: lis
     out = out or sys.stdout
     try:
         site = load_site(site_dir, "explain", options)
-    except ConfigError as e:
-        print(f"edgenode: {e}", file=sys.stderr)
-        return 2
-    except FileNotFoundError as e:
+    except (ConfigError, FileNotFoundError) as e:
         print(f"edgenode: {e}", file=sys.stderr)
         return 2
     errors = [p for p in site.problems if p.severity == "error"]
