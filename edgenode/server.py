@@ -250,6 +250,7 @@ class EdgeServer:
         self.options = options
         self.node = EdgeNode(options)
         self.runner: web.ServerRunner | None = None
+        self._web_server: EdgeWebServer | None = None
         self.fast: FastIndex | None = None
         self.port: int = options.port
 
@@ -258,6 +259,7 @@ class EdgeServer:
         self.fast = FastIndex(self.node, enabled=self.options.extra.get("fast_path", True))
         server = EdgeWebServer(make_handler(self.node, self.fast), Limits.from_options(self.options),
                                fast=self.fast, access_log=None, handler_cancellation=False)
+        self._web_server = server
         self.runner = web.ServerRunner(server, handle_signals=False, shutdown_timeout=self.options.grace)
         await self.runner.setup()
         site = web.TCPSite(self.runner, self.options.host, self.options.port, backlog=1024,
@@ -271,7 +273,18 @@ class EdgeServer:
         if self.runner is not None:
             await self.runner.cleanup()
             self.runner = None
+            await self._drain_closing_connections()
         await self.node.close()
+
+    async def _drain_closing_connections(self) -> None:
+        """aiohttp's shutdown returns once handlers finish and transports are *closing*; a slow
+        reader may still have the end of its body in the transport's buffer. Exiting now would cut
+        it off, so wait (within the grace period) until every connection is really gone."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.options.grace
+        assert self._web_server is not None
+        while self._web_server.open_connections > 0 and loop.time() < deadline:
+            await asyncio.sleep(0.02)
 
     @property
     def url(self) -> str:
