@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from dataclasses import fields
 
 from edgenode import __version__
 from edgenode.config.errors import ConfigError
@@ -82,48 +83,29 @@ def add_site_arguments(p: argparse.ArgumentParser) -> None:
 
 def options_from_args(a: argparse.Namespace) -> ServeOptions:
     o = ServeOptions()
+    copy_matching_arguments(a, o)  # flags whose dest is a ServeOptions field, as they are
     o.sites = [_site_arg(s) for s in a.sites]
-    o.host = a.host
     o.port = a.port if a.port is not None else 8888
     o.cache_size = parse_size(a.cache_size)
-    o.log_format = a.log_format
-    o.quiet = a.quiet
-    o.grace = a.grace
-    o.config = a.config
-    o.context = a.context
     o.watch = not a.no_watch
     if a.no_fast_path:
         o.extra["fast_path"] = False
-    apply_site_arguments(a, o)
-    o.handler_cpu_ms = a.handler_cpu_ms
-    o.handler_memory_mb = a.handler_memory_mb
-    o.handler_timeout_ms = a.handler_timeout_ms
-    o.function_timeout = a.function_timeout
-    o.proxy_connect_timeout = a.proxy_connect_timeout
-    o.proxy_read_timeout = a.proxy_read_timeout
-    apply_limit_arguments(a, o)
     return o
 
 
-def apply_limit_arguments(a: argparse.Namespace, o: ServeOptions) -> None:
-    o.header_timeout = a.header_timeout
-    o.body_timeout = a.body_timeout
-    o.keepalive_timeout = a.keepalive_timeout
-    o.max_request_line = a.max_request_line
-    o.max_header_size = a.max_header_size
-    o.max_header_bytes = a.max_header_bytes
-    o.max_headers = a.max_headers
-    o.max_connections = a.max_connections
-    o.access_log = a.access_log
+_CONVERTED = frozenset({"sites", "port", "cache_size"})  # need parsing: set by options_from_args
+
+
+def copy_matching_arguments(a: argparse.Namespace, o: ServeOptions) -> None:
+    """Copy every parsed flag named like a ServeOptions field (argparse dests equal field names)."""
+    for f in fields(o):
+        if f.name not in _CONVERTED and hasattr(a, f.name):
+            setattr(o, f.name, getattr(a, f.name))
 
 
 def apply_site_arguments(a: argparse.Namespace, o: ServeOptions) -> None:
-    o.jwt_secret = a.jwt_secret
-    o.jwt_public_key = a.jwt_public_key
-    o.jwt_role_path = a.jwt_role_path
-    o.country = a.country
-    o.geoip_db = a.geoip_db
-    o.trust_geo_header = a.trust_geo_header
+    """The identity and geo flags, for commands that evaluate rules without serving (check, explain)."""
+    copy_matching_arguments(a, o)
 
 
 def run_serve(a: argparse.Namespace) -> int:

@@ -32,6 +32,11 @@ class FileBody:
 Body = bytes | FileBody | AsyncIterable[bytes]
 
 
+def new_request_id() -> str:
+    """A 26-character id, the shape of Netlify's x-nf-request-id."""
+    return os.urandom(13).hex().upper()[:26]
+
+
 @dataclass(slots=True)
 class EdgeRequest:
     method: str
@@ -89,7 +94,7 @@ class Exchange:
 
     request: EdgeRequest
     site: Site
-    request_id: str = field(default_factory=lambda: os.urandom(13).hex().upper()[:26])
+    request_id: str = field(default_factory=lambda: new_request_id())
     identity: Any = None  # verified JWT claims (identity.py), or None
     geo: Any = None  # geo.Geo, filled by the geo phase
     # The path the rules and origins work on; onRequest handlers and rewrites change it.

@@ -15,7 +15,7 @@ from aiohttp import web
 from edgenode import pipeline
 from edgenode.accesslog import log_request
 from edgenode.errors import error_response
-from edgenode.exchange import EdgeRequest, EdgeResponse, Exchange, FileBody
+from edgenode.exchange import EdgeRequest, EdgeResponse, Exchange, FileBody, new_request_id
 from edgenode.fastpath import FastIndex, FastPathProtocol, FastServer
 from edgenode.limits import BodyTimeout, GuardedProtocol, GuardedServer, Limits, body_chunks
 from edgenode.node import EdgeNode
@@ -53,15 +53,7 @@ def make_handler(node: EdgeNode, fast: FastIndex | None = None):
         try:
             path = decode_path(raw_path)
         except BadPath as e:
-            resp = error_response(400, "Bad Request", str(e), request.headers.get("Accept"))
-            rid = os.urandom(13).hex().upper()[:26]
-            resp.headers["Server"] = SERVER
-            resp.headers["X-Nf-Request-Id"] = rid
-            notes: dict = {}
-            out = await _write(request, resp, notes)
-            log_request(request.method, raw_path, 400, notes.get("sent", 0), time.perf_counter() - t0, "", rid,
-                        site.site_id)
-            return out
+            return await _refuse(request, Rejection(400, str(e), close=False), t0, site.site_id, raw_path)
         has_body = request.body_exists
         ereq = EdgeRequest(request.method, request.scheme, host, authority or "localhost", path, raw_path,
                            query, request.headers, client_ip,
@@ -74,10 +66,8 @@ def make_handler(node: EdgeNode, fast: FastIndex | None = None):
             return await _refuse(request, Rejection(408, str(e)), t0, site.site_id)
         except Exception:
             log.exception("request %s %s failed", request.method, raw_path)
-            resp = error_response(500, "Internal Server Error", "the edge node failed to answer",
-                                  request.headers.get("Accept"))
-            resp.headers["X-Nf-Request-Id"] = ex.request_id
-            resp.headers["Server"] = SERVER
+            resp = _stamped(error_response(500, "Internal Server Error", "the edge node failed to answer",
+                                           request.headers.get("Accept")), ex.request_id)
         if _has_unsafe_header(resp):
             resp = _unsafe_header_response(request, ex, raw_path)
         if fast is not None and resp is ex.response:
@@ -102,22 +92,28 @@ def _unsafe_header_response(request: web.BaseRequest, ex: Exchange, raw_path: st
     log.error("request %s %s: the response has a header with a line break or NUL; answering 502",
               request.method, raw_path)
     resp = error_response(502, "Bad Gateway", "the origin sent an invalid header", request.headers.get("Accept"))
-    resp.headers["X-Nf-Request-Id"] = ex.request_id
+    return _stamped(resp, ex.request_id)
+
+
+def _stamped(resp: EdgeResponse, request_id: str) -> EdgeResponse:
+    """The node's own headers on an answer made outside the pipeline (which adds them itself)."""
     resp.headers["Server"] = SERVER
+    resp.headers["X-Nf-Request-Id"] = request_id
     return resp
 
 
-async def _refuse(request: web.BaseRequest, r: Rejection, t0: float, site_id: str = "") -> web.StreamResponse:
-    resp = error_response(r.status, HTTPStatus(r.status).phrase, r.reason, request.headers.get("Accept"))
-    rid = os.urandom(13).hex().upper()[:26]
-    resp.headers["Server"] = SERVER
-    resp.headers["X-Nf-Request-Id"] = rid
+async def _refuse(request: web.BaseRequest, r: Rejection, t0: float, site_id: str = "",
+                  log_path: str | None = None) -> web.StreamResponse:
+    """Answer a request refused before the pipeline, and log it like any other."""
+    rid = new_request_id()
+    resp = _stamped(error_response(r.status, HTTPStatus(r.status).phrase, r.reason, request.headers.get("Accept")),
+                    rid)
     notes: dict = {}
     out = await _write(request, resp, notes)
     if r.close:
         out.force_close()
-    log_request(request.method, request.raw_path, r.status, notes.get("sent", 0), time.perf_counter() - t0,
-                "", rid, site_id)
+    log_request(request.method, log_path or request.raw_path, r.status, notes.get("sent", 0),
+                time.perf_counter() - t0, "", rid, site_id)
     return out
 
 
