@@ -86,7 +86,8 @@ class FastIndex:
         self.enabled = enabled
         self.replies: dict[bytes, FastReply] = {}
         self.bytes = 0
-        self.served = 0
+        self.served = 0  # answers from remembered bytes
+        self.lean_served = 0  # requests served by the lean path (leanconn.py)
         # Whether access lines are written, fixed at start like the logging setup (no formatting otherwise).
         self.log_access = not accesslog.access.disabled and bool(accesslog.access.handlers)
 
@@ -313,6 +314,8 @@ class FastPathProtocol(RequestHandler):
                 head = data[pos:end]
                 reply = replies.get(head)
                 if reply is None or not self._fast.answer(self, head, reply):
+                    if self._take_head(head, data[end:]):
+                        return  # a subclass serves it (and holds the rest of the bytes until then)
                     break
                 pos = end
                 self._request_count += 1
@@ -326,6 +329,10 @@ class FastPathProtocol(RequestHandler):
         if self._fast_clean:
             self._track(data)
         super().data_received(data)
+
+    def _take_head(self, head: bytes, rest: bytes) -> bool:
+        """A complete head with no remembered answer, aiohttp idle: True if a subclass serves it."""
+        return False
 
     def _track(self, data: bytes) -> None:
         """Follow the request framing of what aiohttp gets, to know when its parser is between requests."""

@@ -7,7 +7,8 @@ import logging
 import os
 import signal
 import time
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import dataclass, field
 from http import HTTPStatus
 
 from aiohttp import web
@@ -16,9 +17,12 @@ from edgenode import pipeline
 from edgenode.accesslog import log_request
 from edgenode.errors import error_response
 from edgenode.exchange import EdgeRequest, EdgeResponse, Exchange, FileBody, new_request_id
-from edgenode.fastpath import FastIndex, FastPathProtocol, FastServer
+from edgenode.fastpath import FastIndex
+from edgenode.leanconn import LeanGate, LeanPathProtocol, LeanServer
+from edgenode.leanpath import LeanRequest
 from edgenode.limits import BodyTimeout, GuardedProtocol, GuardedServer, Limits, body_chunks
 from edgenode.node import EdgeNode
+from edgenode.origins.static import checked_file
 from edgenode.paths import BadPath, decode_path
 from edgenode.request_checks import Rejection, check_request, split_target
 from edgenode.respond import SERVER
@@ -35,47 +39,74 @@ def _split_host(authority: str) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
+@dataclass(slots=True, eq=False)
+class Answer:
+    """What to send for one request, whichever connection code (aiohttp or the lean path) sends it."""
+
+    resp: EdgeResponse
+    request_id: str
+    site_id: str
+    log_path: str
+    cache_status: str = ""
+    notes: dict = field(default_factory=dict)  # the exchange's notes ("sent" is filled in by the writer)
+    close: bool = False  # end the connection after this answer (refusals of broken framing)
+
+
+async def answer(node: EdgeNode, fast: FastIndex | None, request, client_ip: str,
+                 body: AsyncIterator[bytes] | None = None, upgrade: object = None) -> Answer:
+    """Run one parsed request through the checks and the pipeline: the response and what to log.
+
+    `request` is aiohttp's request or a leanpath.LeanRequest (method, version, raw_path, headers).
+    """
+    # Refusals before routing (limits.py / request_checks.py): bad versions, Host, framing.
+    headers = request.headers
+    target = check_request(request.version, headers) or split_target(request.raw_path, headers.get("Host", ""))
+    if isinstance(target, Rejection):
+        return _refusal(request, target)
+    authority, raw_path, query = target.authority, target.raw_path, target.query
+    host = _split_host(authority)
+    site = node.sites.for_host(host)
+    try:
+        path = decode_path(raw_path)
+    except BadPath as e:
+        return _refusal(request, Rejection(400, str(e), close=False), site.site_id, raw_path)
+    ereq = EdgeRequest(request.method, "http", host, authority or "localhost", path, raw_path,
+                       query, headers, client_ip, body, upgrade=upgrade)
+    ex = Exchange(ereq, site)
+    try:
+        resp = await pipeline.handle(node, ex)
+    except BodyTimeout as e:
+        return _refusal(request, Rejection(408, str(e)), site.site_id)
+    except Exception:
+        log.exception("request %s %s failed", request.method, raw_path)
+        resp = _stamped(error_response(500, "Internal Server Error", "the edge node failed to answer",
+                                       headers.get("Accept")), ex.request_id)
+    if _has_unsafe_header(resp):
+        resp = _unsafe_header_response(request, ex, raw_path)
+    if fast is not None and resp is ex.response:
+        fast.remember(request, ex, resp)  # a repeat of this exact request may skip all of this
+    return Answer(resp, ex.request_id, site.site_id, raw_path, ex.cache_status, ex.notes)
+
+
 def make_handler(node: EdgeNode, fast: FastIndex | None = None):
     body_timeout = node.options.body_timeout
 
     async def handle(request: web.BaseRequest) -> web.StreamResponse:
         t0 = time.perf_counter()
-        # Refusals before routing (limits.py / request_checks.py): bad versions, Host, framing.
-        target = check_request(request.version, request.headers) or split_target(
-            request.raw_path, request.headers.get("Host", ""))
-        if isinstance(target, Rejection):
-            return await _refuse(request, target, t0)
-        authority, raw_path, query = target.authority, target.raw_path, target.query
-        host = _split_host(authority)
-        site = node.sites.for_host(host)
         peer = request.transport.get_extra_info("peername") if request.transport else None
-        client_ip = peer[0] if peer else "127.0.0.1"
-        try:
-            path = decode_path(raw_path)
-        except BadPath as e:
-            return await _refuse(request, Rejection(400, str(e), close=False), t0, site.site_id, raw_path)
-        has_body = request.body_exists
-        ereq = EdgeRequest(request.method, request.scheme, host, authority or "localhost", path, raw_path,
-                           query, request.headers, client_ip,
-                           body_chunks(request.content, body_timeout) if has_body else None,
-                           upgrade=request if "Upgrade" in request.headers else None)
-        ex = Exchange(ereq, site)
-        try:
-            resp = await pipeline.handle(node, ex)
-        except BodyTimeout as e:
-            return await _refuse(request, Rejection(408, str(e)), t0, site.site_id)
-        except Exception:
-            log.exception("request %s %s failed", request.method, raw_path)
-            resp = _stamped(error_response(500, "Internal Server Error", "the edge node failed to answer",
-                                           request.headers.get("Accept")), ex.request_id)
-        if _has_unsafe_header(resp):
-            resp = _unsafe_header_response(request, ex, raw_path)
-        if fast is not None and resp is ex.response:
-            fast.remember(request, ex, resp)  # a repeat of this exact request may skip all of this
-        upgraded = ex.notes.get("upgraded")  # an origin took the connection over (WebSocket proxy)
-        out = upgraded if upgraded is not None else await _write(request, resp, ex.notes)
-        log_request(request.method, raw_path, resp.status, ex.notes.get("sent", 0), time.perf_counter() - t0,
-                    ex.cache_status, ex.request_id, site.site_id)
+        body = body_chunks(request.content, body_timeout) if request.body_exists else None
+        a = await answer(node, fast, request, peer[0] if peer else "127.0.0.1", body,
+                         request if "Upgrade" in request.headers else None)
+        notes = a.notes
+        upgraded = notes.get("upgraded")  # an origin took the connection over (WebSocket proxy)
+        if upgraded is not None:
+            out = upgraded
+        else:
+            out = await _write(request, a.resp, notes)
+            if a.close:
+                out.force_close()
+        log_request(request.method, a.log_path, a.resp.status, notes.get("sent", 0), time.perf_counter() - t0,
+                    a.cache_status, a.request_id, a.site_id)
         return out
 
     return handle
@@ -88,7 +119,7 @@ def _has_unsafe_header(resp: EdgeResponse) -> bool:
                for k, v in resp.headers.items())
 
 
-def _unsafe_header_response(request: web.BaseRequest, ex: Exchange, raw_path: str) -> EdgeResponse:
+def _unsafe_header_response(request, ex: Exchange, raw_path: str) -> EdgeResponse:
     log.error("request %s %s: the response has a header with a line break or NUL; answering 502",
               request.method, raw_path)
     resp = error_response(502, "Bad Gateway", "the origin sent an invalid header", request.headers.get("Accept"))
@@ -102,19 +133,12 @@ def _stamped(resp: EdgeResponse, request_id: str) -> EdgeResponse:
     return resp
 
 
-async def _refuse(request: web.BaseRequest, r: Rejection, t0: float, site_id: str = "",
-                  log_path: str | None = None) -> web.StreamResponse:
-    """Answer a request refused before the pipeline, and log it like any other."""
+def _refusal(request, r: Rejection, site_id: str = "", log_path: str | None = None) -> Answer:
+    """The answer to a request refused before the pipeline; logged like any other."""
     rid = new_request_id()
     resp = _stamped(error_response(r.status, HTTPStatus(r.status).phrase, r.reason, request.headers.get("Accept")),
                     rid)
-    notes: dict = {}
-    out = await _write(request, resp, notes)
-    if r.close:
-        out.force_close()
-    log_request(request.method, log_path or request.raw_path, r.status, notes.get("sent", 0),
-                time.perf_counter() - t0, "", rid, site_id)
-    return out
+    return Answer(resp, rid, site_id, log_path or request.raw_path, close=r.close)
 
 
 async def _write(request: web.BaseRequest, resp: EdgeResponse, notes: dict) -> web.StreamResponse:
@@ -130,7 +154,7 @@ async def _write(request: web.BaseRequest, resp: EdgeResponse, notes: dict) -> w
     if isinstance(body, FileBody):
         fh = open(body.path, "rb")  # noqa: SIM115 - closed below, after the last write
         try:
-            status, body = _check_file(fh, resp.status, headers, body)
+            status, body = checked_file(fh, resp.status, headers, body)
             headers["Content-Length"] = str(body.length)
             sr = web.StreamResponse(status=status, headers=headers)
             await sr.prepare(request)
@@ -186,21 +210,6 @@ def _head(resp: EdgeResponse, length: int) -> web.Response:
     return r
 
 
-def _check_file(fh, status: int, headers, body: FileBody) -> tuple[int, FileBody]:
-    """The file opened for sending must be the one the headers describe. If it was replaced since
-    (an edit in place), send the whole new file with its own validators instead of mixing the two."""
-    if body.stamp is None:
-        return status, body
-    st = os.fstat(fh.fileno())
-    if (st.st_ino, st.st_size, st.st_mtime_ns) == body.stamp:
-        return status, body
-    from edgenode.origins.static import file_body, set_file_validators
-
-    set_file_validators(headers, st)
-    headers.popall("Content-Range", None)
-    return (200 if status == 206 else status), file_body(body.path, st)
-
-
 class _HeadWithFirstChunk(web.StreamResponse):
     _send_headers_immediately = False
 
@@ -229,12 +238,13 @@ async def _send_file(request: web.BaseRequest, sr: web.StreamResponse, fh, body:
         await sr.write(chunk)
 
 
-class EdgeProtocol(GuardedProtocol, FastPathProtocol):
-    """One connection: the limits see every byte first, then the fast path answers what it can,
-    then aiohttp parses the rest for the pipeline (see fastpath.py)."""
+class EdgeProtocol(LeanGate, GuardedProtocol, LeanPathProtocol):
+    """One connection: the lean gate holds bytes back while a lean request is served, the limits
+    see every byte first, then the fast path answers what it can, the lean path serves plain
+    GET/HEAD requests, and aiohttp parses the rest for the pipeline (see fastpath.py, leanconn.py)."""
 
 
-class EdgeWebServer(GuardedServer, FastServer):
+class EdgeWebServer(GuardedServer, LeanServer):
     def __call__(self) -> EdgeProtocol:
         return EdgeProtocol(self, loop=self._loop, **self._kwargs)
 
@@ -253,8 +263,13 @@ class EdgeServer:
     async def start(self) -> None:
         await self.node.start()
         self.fast = FastIndex(self.node, enabled=self.options.extra.get("fast_path", True))
+        node, fast = self.node, self.fast
+
+        async def lean(request: LeanRequest, client_ip: str) -> Answer:
+            return await answer(node, fast, request, client_ip)
+
         server = EdgeWebServer(make_handler(self.node, self.fast), Limits.from_options(self.options),
-                               fast=self.fast, access_log=None, handler_cancellation=False)
+                               fast=self.fast, lean=lean, access_log=None, handler_cancellation=False)
         self._web_server = server
         self.runner = web.ServerRunner(server, handle_signals=False, shutdown_timeout=self.options.grace)
         await self.runner.setup()

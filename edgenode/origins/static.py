@@ -186,3 +186,16 @@ class StaticOrigin:
             return resp
         headers = CIMultiDict({"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-cache"})
         return EdgeResponse(404, headers, b"Not Found", kind="static")
+
+
+def checked_file(fh, status: int, headers: CIMultiDict[str], body: FileBody) -> tuple[int, FileBody]:
+    """The file opened for sending must be the one the headers describe. If it was replaced since
+    (an edit in place), send the whole new file with its own validators instead of mixing the two."""
+    if body.stamp is None:
+        return status, body
+    st = os.fstat(fh.fileno())
+    if (st.st_ino, st.st_size, st.st_mtime_ns) == body.stamp:
+        return status, body
+    set_file_validators(headers, st)
+    headers.popall("Content-Range", None)
+    return (200 if status == 206 else status), file_body(body.path, st)
