@@ -35,6 +35,7 @@ _FRAMING = frozenset({b"connection", b"expect", b"upgrade", b"content-length", b
 _SINGLETONS = frozenset({b"authorization", b"content-location", b"content-range", b"content-type", b"etag",
                          b"host", b"max-forwards", b"server", b"user-agent"})
 _EMPTY_STATUS = frozenset({204, 304})
+_STATUS_LINES = {s.value: f"HTTP/1.1 {s.value} {s.phrase}" for s in HTTPStatus}
 
 
 class LeanRequest:
@@ -115,11 +116,10 @@ def response_head(method: str, status: int, headers: CIMultiDict[str], length: i
     headers.setdefault("Server", server)
     if not keep_alive and "Connection" not in headers:
         headers["Connection"] = "close"
-    try:
-        reason = HTTPStatus(status).phrase
-    except ValueError:
-        reason = ""
-    return serialize(f"HTTP/1.1 {status} {reason}", headers)
+    line = _STATUS_LINES.get(status)
+    if line is None:
+        line = f"HTTP/1.1 {status} "
+    return serialize(line, headers)
 
 
 def chunk_frame(data: bytes) -> bytes:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 # RFC 3986 reg-name (unreserved, sub-delims, pct-encoded) or an IP-literal, then an optional port.
 _AUTHORITY = re.compile(
@@ -39,6 +40,7 @@ class Target:
     query: str
 
 
+@lru_cache(maxsize=1024)  # a client sends the same Host on every request of a connection
 def valid_authority(authority: str) -> bool:
     """host, host:port, [v6], [v6]:port; nothing with spaces, '@', '/', or a non-numeric port."""
     if authority.startswith("["):

@@ -115,8 +115,12 @@ def make_handler(node: EdgeNode, fast: FastIndex | None = None):
 def _has_unsafe_header(resp: EdgeResponse) -> bool:
     # CR, LF or NUL in a header from a function, handler or upstream would be header injection;
     # aiohttp refuses to write it and drops the connection, so answer cleanly instead.
-    return any("\r" in v or "\n" in v or "\x00" in v or "\r" in k or "\n" in k or ":" in k
-               for k, v in resp.headers.items())
+    # (Checked on the joined names and values: a few C-level scans instead of six per header.)
+    headers = resp.headers
+    values = "".join(headers.values())
+    names = "".join(headers.keys())
+    return ("\r" in values or "\n" in values or "\x00" in values
+            or "\r" in names or "\n" in names or ":" in names or "\x00" in names)
 
 
 def _unsafe_header_response(request, ex: Exchange, raw_path: str) -> EdgeResponse:
