@@ -242,3 +242,32 @@ async def test_rule_edge_handler_hook(edgenode, make_site, monkeypatch):
     assert [c[0] for c in calls] == ["answer", "reroute", "keep", "keep"]
     assert calls[0][1:] == ("_redirects:1", "/page") and calls[3][1] == "netlify.toml:1"
     assert srv.node.sites.holders[0].site.rules.edge_handler_names() == ["answer", "reroute", "keep", "never"]
+
+
+async def test_unconditional_decisions_are_memoised_and_bounded(edgenode, make_site, monkeypatch):
+    from edgenode.routing import phase as routing_phase
+
+    monkeypatch.setattr(routing_phase, "DECISIONS_MAX", 50)
+    srv = edgenode(make_site({"index.html": "home", "_redirects": "/old/*  /new/:splat  301\n/page  /index.html  200\n"}))
+    async with aiohttp.ClientSession() as s:
+        for i in range(80):
+            async with s.get(f"{srv.url}/old/{i}?q={i}", allow_redirects=False) as r:
+                assert r.status == 301
+                assert r.headers["Location"].endswith(f"/new/{i}?q={i}")
+        async with s.get(f"{srv.url}/page") as r:
+            assert r.status == 200 and await r.text() == "home"
+    table = next(iter(srv.node.sites.holders)).site.rules
+    assert table.unconditional
+    assert 0 < len(table.decisions) <= 50
+
+
+async def test_conditional_rules_are_never_memoised(edgenode, make_site):
+    srv = edgenode(make_site({"index.html": "home", "a.html": "A", "b.html": "B",
+                              "_redirects": "/x  /a.html  200  Cookie=ab\n/x  /b.html  200\n"}))
+    async with aiohttp.ClientSession() as s:
+        async with s.get(f"{srv.url}/x", headers={"Cookie": "ab=1"}) as r:
+            assert await r.text() == "A"
+        async with s.get(f"{srv.url}/x") as r:
+            assert await r.text() == "B"
+    table = next(iter(srv.node.sites.holders)).site.rules
+    assert not table.unconditional and not table.decisions

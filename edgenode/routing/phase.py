@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 _LOCATION_SAFE = "/:@!$&'()*+,;=~?#%[]"
 AUTH_REALM = "Restricted"
+DECISIONS_MAX = 4096  # memoised rule decisions per deploy (see decide)
 
 
 def facts_for(ex: Exchange) -> RequestFacts:
@@ -48,7 +49,20 @@ def decide(ex: Exchange, trace: bool = False) -> Decision:
         f = static.lookup(path)
         return f.rel[1:] if f is not None else None
 
-    return match(ex.site.rules, facts_for(ex), shadow, trace)
+    table = ex.site.rules
+    if trace or not getattr(table, "unconditional", False):
+        return match(table, facts_for(ex), shadow, trace)
+    # No rule reads cookies, geo or roles: the decision is a function of these four, per deploy.
+    req = ex.request
+    key = (ex.path, ex.query_string, req.scheme, req.host)
+    memo = table.decisions
+    decision = memo.get(key)
+    if decision is None:
+        decision = match(table, facts_for(ex), shadow, False)
+        if len(memo) >= DECISIONS_MAX:
+            del memo[next(iter(memo))]  # the oldest first: bounded whatever clients send
+        memo[key] = decision
+    return decision  # type: ignore[return-value]
 
 
 def basic_auth_rule(rules: list[HeaderRule], path: str, authorization: str | None) -> HeaderRule | None:

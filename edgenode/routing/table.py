@@ -38,6 +38,10 @@ class RuleTable(Sequence[RedirectRule]):
 
     def __init__(self, rules: list[RedirectRule]) -> None:
         self.rules = rules
+        # Without conditions (Country, Language, Cookie, Role), a decision depends only on the path,
+        # query, scheme and host (and the deploy's files): routing.phase memoises it per table.
+        self.unconditional = not any(rule.conditions for rule in rules)
+        self.decisions: dict[tuple[str, str, str, str], object] = {}
         self._tries: dict[tuple[str, str] | None, _Node] = {}
         for i, rule in enumerate(rules):
             rule.index = i
