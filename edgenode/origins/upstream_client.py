@@ -227,6 +227,14 @@ class UpstreamResponse:
             self.release()
 
     async def read(self) -> bytes:
+        conn = self._conn
+        if conn is not None and conn.complete and conn.error is None:
+            # The whole body is in already (the common case for small answers): no generator.
+            parts = []
+            while (chunk := conn.take()) is not None:
+                parts.append(chunk)
+            self.release()
+            return b"".join(parts)
         return b"".join([c async for c in self.chunks()])
 
     def release(self) -> None:
