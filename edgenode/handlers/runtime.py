@@ -24,21 +24,42 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from edgenode.handlers import v8
 
 log = logging.getLogger("edgenode.handlers")
 
-_to_json = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+_std_to_json = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 
 
-def _js_string(ascii_json: str) -> str:
-    """ASCII JSON text as a single-quoted JS string literal.
+def _to_json(obj: Any) -> str:
+    """Compact JSON for the batch source: orjson (a tenth of the time of json for a batch
+    carrying page bodies), the standard encoder for what orjson refuses (lone surrogates in a
+    string, integers beyond 64 bits), which then escapes to ASCII."""
+    try:
+        return orjson.dumps(obj).decode()
+    except TypeError:  # orjson.JSONEncodeError
+        return _std_to_json(obj)
+
+
+def _from_json(text: str) -> Any:
+    """Parse what the isolate drained: JSON.stringify output, which may escape a lone surrogate
+    (orjson refuses those, the standard decoder keeps them)."""
+    try:
+        return orjson.loads(text)
+    except ValueError:  # orjson.JSONDecodeError
+        return json.loads(text)
+
+
+def _js_string(json_text: str) -> str:
+    """JSON text as a single-quoted JS string literal.
 
     JSON text quotes with `"`, so inside `'...'` only backslashes (and a rare `'`) need escaping:
-    a shorter source for V8 to scan than a second json.dumps. The text is ASCII (ensure_ascii) and
-    has no raw line terminators, which a JS string literal could not hold.
+    a shorter source for V8 to scan than a second json.dumps. JSON escapes control characters,
+    so the text has no raw CR or LF; raw U+2028/U+2029 are legal in string literals (ES2019).
     """
-    return "'" + ascii_json.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return "'" + json_text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 WATCH_INTERVAL = 0.004  # seconds between watchdog looks at a busy isolate
@@ -142,7 +163,7 @@ class Isolate:
             self.dead = True
             raise
         if out:
-            self._dispatch(json.loads(out))
+            self._dispatch(_from_json(out))
         self._pump_task = asyncio.create_task(self._pump(), name=f"isolate {self.label}")
         self.create_ms = (time.perf_counter() - t0) * 1000
 
@@ -467,7 +488,7 @@ class Isolate:
                     cpu1 = self._cpu_ns()
                     self._charge(rids, (cpu1 - cpu0) / 1e6)
                     cpu0 = cpu1
-                    self._dispatch(json.loads(text[1:]))
+                    self._dispatch(_from_json(text[1:]))
                 if pending and not eager:
                     self._learn_async(batch)
                     if not self.dead:
@@ -512,7 +533,7 @@ class Isolate:
         self._charge(rids, cpu_ms)
         for text in (out, extra):
             if text:
-                self._dispatch(json.loads(text))
+                self._dispatch(_from_json(text))
         if pending:
             self._check_stuck()
         else:
