@@ -129,9 +129,11 @@ def main() -> int:
     a = ap.parse_args()
     if a.cpu is not None:
         os.sched_setaffinity(0, {a.cpu})
+    from edgenode.gcpolicy import tune_for_serving
     from edgenode.handlers import v8
 
     v8.init()
+    tune_for_serving()  # as `edgenode serve` does
     tmp = Path(tempfile.mkdtemp(prefix="bench-invoke-"))
     try:
         site = build_site(tmp)
