@@ -422,6 +422,8 @@ def same_site(ex: Exchange, url: str) -> bool:
 class Host:
     """Answers the host calls of one invocation: origin fetch, fetch, cache, digest, body reads."""
 
+    __slots__ = ("node", "ex", "handler", "rule_target", "invocation", "isolate", "subrequests")
+
     def __init__(self, node: EdgeNode, ex: Exchange, handler: str, rule_target: Any = None) -> None:
         self.node = node
         self.ex = ex

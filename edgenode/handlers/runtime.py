@@ -95,6 +95,7 @@ class Invocation:
     error: HandlerError | None = None
     deadline: float = 0.0
     spent_before: float = 0.0  # CPU the same request already used in earlier handlers
+    ops: int = 0  # its host ops still in the isolate's op table
 
     def budget(self) -> float:
         return self.budget_ms * (1 + self.streamed // MIB) - self.spent_before
@@ -293,10 +294,11 @@ class Isolate:
             hs = self._host_streams.pop(sid, None)
             if hs is not None:
                 hs.close()
-        for op_id, (owner, handle) in list(self._ops.items()):
+        for op_id, (owner, handle) in list(self._ops.items()) if inv.ops else ():
             if owner is inv:
                 handle.cancel()
                 del self._ops[op_id]
+                inv.ops -= 1
                 if not self.dead:  # reject it in JS too, or its resolvers stay in the op table
                     self._send(["r", op_id, False, ["AbortError", "the request has ended"], 0])
 
@@ -343,8 +345,13 @@ class Isolate:
     # -- host ops ------------------------------------------------------------------------------
 
     def settle(self, op_id: int, ok: bool, value: Any, rid: int = 0) -> None:
-        if self.dead or self._ops.pop(op_id, None) is None:
+        if self.dead:
             return
+        entry = self._ops.pop(op_id, None)
+        if entry is None:
+            return
+        if entry[0] is not None:
+            entry[0].ops -= 1
         self._send(["r", op_id, ok, value, rid])
 
     def _start_op(self, inv: Invocation | None, op_id: int, op: str, arg: Any) -> None:
@@ -352,6 +359,8 @@ class Isolate:
             loop = asyncio.get_running_loop()
             handle = loop.call_later(max(0.0, float(arg) / 1000), self.settle, op_id, True, None, 0)
             self._ops[op_id] = (inv, handle)
+            if inv is not None:
+                inv.ops += 1
             return
         if inv is None or inv.closed:
             host = None
@@ -359,6 +368,8 @@ class Isolate:
             host = inv.host
         task = asyncio.ensure_future(self._run_op(host, op_id, op, arg))
         self._ops[op_id] = (inv, task)
+        if inv is not None:
+            inv.ops += 1
 
     async def _run_op(self, host: Any, op_id: int, op: str, arg: Any) -> None:
         rid = host.invocation.rid if host is not None else 0
@@ -632,6 +643,8 @@ class Isolate:
                 entry = self._ops.pop(m[2], None)
                 if entry is not None:
                     entry[1].cancel()
+                    if entry[0] is not None:
+                        entry[0].ops -= 1
             elif tag == "chunk" or tag == "serr":
                 entry = self._pulls.pop(m[1], None)
                 if entry is None or entry[1].done():
