@@ -32,18 +32,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_handlers import make_site  # noqa: E402
-from scenarios import AB_HANDLER  # noqa: E402
 
 ROUTES = ("/plain.html", "/trivial.html", "/pricing", "/s5.html")
 
 
 def build_site(tmp: Path) -> Path:
-    site = make_site(tmp)
-    (site / "s5.html").write_text("<h1>default</h1>")
-    for b in "ab":
-        (site / b).mkdir()
-        (site / b / "index.html").write_text(("<!doctype html><body>variant-" + b + " ") + "x" * 2000 + "</body>\n")
-    (site / "edge-handlers" / "fetchab.js").write_text(AB_HANDLER)
+    site = make_site(tmp)  # with the S5 handler and its pages (bench_handlers.add_s5)
     (site / "netlify.toml").write_text(
         '[[edge_handlers]]\npath = "/trivial.html"\nhandler = "trivial"\n\n'
         '[[edge_handlers]]\npath = "/pricing"\nhandler = "ab-test"\n\n'
