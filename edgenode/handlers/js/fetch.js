@@ -49,6 +49,7 @@
     if (!TOKEN.test(n)) throw new TypeError(`Failed to execute '${op}' on 'Headers': Invalid name`);
     return n.toLowerCase();
   }
+  let freezeHeaders, ownHeaders;
   class Headers {
     #list = []; // [lowercase name, value]
     #immutable = false;
@@ -109,9 +110,12 @@
     [Symbol.iterator]() { return this.entries(); }
     get [Symbol.toStringTag]() { return "Headers"; }
     static _pairs(h) { return h.#list.map((e) => [e[0], e[1]]); }
-    // Guards and owners as fields, not WeakMaps: a WeakMap entry per Response costs GC work.
-    static _freeze(h) { h.#immutable = true; }
-    static _own(h, owner) { h.#owner = owner; }
+    // Guards and owners as fields, not WeakMaps (a WeakMap entry per Response costs GC work),
+    // set through accessors only this file holds.
+    static {
+      freezeHeaders = (h) => { h.#immutable = true; };
+      ownHeaders = (h, owner) => { h.#owner = owner; };
+    }
   }
   globalThis.Headers = Headers;
 
@@ -259,6 +263,7 @@
     if (!/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(s)) throw new TypeError(`Failed to ${what}: Invalid URL "${s}"`);
     return s;
   }
+  let originOf, setOrigin; // not reachable from handler code: the rid decides whose origin is fetched
   class Request extends Body {
     #method = "GET"; #url = ""; #headers; #redirect = "follow"; #signal = null;
     #origin = 0; // rid whose origin this request fetches (fetch(event.request) and copies of it)
@@ -320,8 +325,10 @@
       return r;
     }
     get [Symbol.toStringTag]() { return "Request"; }
-    static _origin(r) { return r.#origin; }
-    static _setOrigin(r, rid) { r.#origin = rid; }
+    static {
+      originOf = (r) => r.#origin;
+      setOrigin = (r, rid) => { r.#origin = rid; };
+    }
   }
   globalThis.Request = Request;
 
@@ -341,7 +348,7 @@
       this.#status = status;
       this.#statusText = statusText;
       this.#headers = new Headers(init.headers);
-      Headers._own(this.#headers, this);
+      ownHeaders(this.#headers, this);
       if (body !== null && body !== undefined) {
         if (NULL_BODY.includes(status)) throw new TypeError("Failed to construct 'Response': Response with null body status cannot have body");
         const [src, ctype] = extractBody(body);
@@ -367,7 +374,7 @@
       const href = parseURL(url, "execute 'redirect' on 'Response'");
       if (![301, 302, 303, 307, 308].includes(status)) throw new RangeError(`Failed to execute 'redirect' on 'Response': Invalid status code`);
       const r = new Response(null, { status, headers: { location: href } });
-      Headers._freeze(r.headers);
+      freezeHeaders(r.headers);
       return r;
     }
     static json(data, init = {}) {
@@ -381,7 +388,7 @@
       const r = new Response(null, { status: 200 });
       r.#status = 0;
       r.#type = "error";
-      Headers._freeze(r.headers);
+      freezeHeaders(r.headers);
       return r;
     }
     // From a host description {status, statusText, headers, body, url}.
@@ -395,7 +402,7 @@
       r.#url = d.url || "";
       r._limit = d.limit || 0;
       if (d.body) r._initBody(d.body.b !== undefined ? { u: Uint8Array.fromBase64(d.body.b) } : d.body);
-      if (immutable) Headers._freeze(r.headers);
+      if (immutable) freezeHeaders(r.headers);
       r.dirty = false;
       return r;
     }
@@ -415,7 +422,7 @@
   // ---- fetch ------------------------------------------------------------------------------
   async function fetch(input, init) {
     const req = new Request(input, init);
-    const origin = Request._origin(req);
+    const origin = originOf(req);
     const rid = origin || E.opRid();
     if (req.body !== null && req._src().r && !origin) {
       // A JS stream body is read here (bounded by the isolate's memory), then sent inline.
@@ -436,7 +443,7 @@
       let r;
       try { r = new Request(d.url, init); } finally { trusted = false; }
       if (d.body) r._initBody(d.body.b !== undefined ? { u: Uint8Array.fromBase64(d.body.b) } : d.body);
-      Request._setOrigin(r, rid);
+      setOrigin(r, rid);
       return r;
     },
     responseFromHost: (d, immutable) => Response._fromHost(d, immutable),
