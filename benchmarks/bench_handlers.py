@@ -5,10 +5,12 @@ Compares, on one site:
   /trivial         the same page behind a trivial onRequest (does nothing)
   /pricing-a.html  the A/B-test target page, no handler (baseline for the A/B handler)
   /pricing         the A/B-test handler of handlers_examples (cookie bucket, rewrite, onResponse cookie)
+  /s5              benchmarks/scenarios.py's S5 handler (same-site fetch of the variant, text(), new Response)
 
 The server is pinned to CPU 1 and wrk to CPU 0 (taskset) when the machine has two CPUs or more.
-Prints requests/s and p50/p99 latency per route and concurrency, and the handler's added
-latency and kept throughput. Goal (issue 4): the A/B handler keeps >= 50% of the no-handler
+Prints requests/s, p50/p99 latency and the server's CPU time per request (its event-loop thread,
+and its other threads: the isolate's V8 thread) per route and concurrency, and the handler's
+added latency and kept throughput. `bench_invoke.py` measures the handler side alone, without HTTP. Goal (issue 4): the A/B handler keeps >= 50% of the no-handler
 throughput. The machine is shared: run it a few times and quote medians.
 
 `--limits` instead measures the isolates: creation time and memory per isolate (the examples'
@@ -38,6 +40,17 @@ EXAMPLES = ROOT / "handlers_examples"
 PAGE = "<!doctype html><title>bench</title><h1>" + "benchmark page " * 40 + "</h1>\n"
 
 
+def add_s5(site: Path) -> None:
+    """The S5 scenario's handler (run.py) on /s5, with its two variant pages."""
+    from scenarios import AB_HANDLER
+
+    (site / "s5.html").write_text("<h1>default</h1>")
+    for b in "ab":
+        (site / b).mkdir(exist_ok=True)
+        (site / b / "index.html").write_text(f"<!doctype html><body>variant-{b} " + "x" * 2000 + "</body>\n")
+    (site / "edge-handlers" / "fetchab.js").write_text(AB_HANDLER)
+
+
 def make_site(root: Path) -> Path:
     site = root / "site"
     (site / "edge-handlers" / "lib").mkdir(parents=True)
@@ -48,9 +61,11 @@ def make_site(root: Path) -> Path:
     (site / "edge-handlers" / "trivial.js").write_text("export function onRequest(event) {}\n")
     shutil.copy(EXAMPLES / "edge-handlers" / "ab-test.js", site / "edge-handlers" / "ab-test.js")
     shutil.copy(EXAMPLES / "edge-handlers" / "lib" / "cookies.js", site / "edge-handlers" / "lib" / "cookies.js")
+    add_s5(site)
     (site / "netlify.toml").write_text(
         '[[edge_handlers]]\npath = "/trivial"\nhandler = "trivial"\n\n'
-        '[[edge_handlers]]\npath = "/pricing"\nhandler = "ab-test"\n')
+        '[[edge_handlers]]\npath = "/pricing"\nhandler = "ab-test"\n\n'
+        '[[edge_handlers]]\npath = "/s5"\nhandler = "fetchab"\n')
     return site
 
 
@@ -74,14 +89,34 @@ def _ms(text: str) -> float:
     return float(m.group(1)) * _UNITS[m.group(2)] if m else float("nan")
 
 
-def wrk(url: str, connections: int, duration: float) -> tuple[float, float, float]:
+def thread_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds per thread of a process (utime + stime from /proc)."""
+    out: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[int(tid)] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def wrk(url: str, connections: int, duration: float, pid: int) -> tuple[float, float, float, float, float]:
+    """(req/s, p50 ms, p99 ms, main-thread us/request, other threads us/request)."""
+    cpu0 = thread_cpu(pid)
     out = subprocess.run(pinned(0, ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency", url]),
                          capture_output=True, text=True, check=True).stdout
+    cpu1 = thread_cpu(pid)
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    main_s = cpu1.get(pid, 0.0) - cpu0.get(pid, 0.0)
+    other_s = sum(v - cpu0.get(t, 0.0) for t, v in cpu1.items() if t != pid)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     dist = out.split("Latency Distribution", 1)[1]
     p50 = _ms(re.search(r"^\s*50%\s+(\S+)", dist, re.M).group(1))
     p99 = _ms(re.search(r"^\s*99%\s+(\S+)", dist, re.M).group(1))
-    return rps, p50, p99
+    return rps, p50, p99, main_s * 1e6 / max(1, total), other_s * 1e6 / max(1, total)
 
 
 def _rss_mb() -> float:
@@ -154,7 +189,7 @@ def main() -> int:
     ap.add_argument("--connections", default="1,32")
     ap.add_argument("--rounds", type=int, default=3, help="runs per route; the median is reported")
     ap.add_argument("--limits", action="store_true", help="measure isolates and runaway stops instead")
-    ap.add_argument("--routes", default="/plain.html,/trivial,/pricing-a.html,/pricing",
+    ap.add_argument("--routes", default="/plain.html,/trivial,/pricing-a.html,/pricing,/s5",
                     help="comma-separated routes to measure")
     a = ap.parse_args()
     if a.limits:
@@ -175,18 +210,20 @@ def main() -> int:
                 break
             except OSError:
                 time.sleep(0.1)
-        for path in ("/trivial", "/pricing", "/pricing-a.html"):  # warm the isolate and the cache
+        for path in ("/trivial", "/pricing", "/pricing-a.html", "/s5"):  # warm the isolate and the cache
             for _ in range(50):
                 urllib.request.urlopen(base + path).read()
         routes = a.routes.split(",")
-        results: dict[tuple[str, int], tuple[float, float, float]] = {}
+        results: dict[tuple[str, int], tuple[float, float, float, float, float]] = {}
         for c in (int(x) for x in a.connections.split(",")):
             for route in routes:
-                runs = sorted((wrk(base + route, c, a.duration) for _ in range(a.rounds)), key=lambda r: r[0])
+                runs = sorted((wrk(base + route, c, a.duration, server.pid) for _ in range(a.rounds)),
+                              key=lambda r: r[0])
                 results[route, c] = runs[len(runs) // 2]
-        print(f"{'route':<16} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
-        for (route, c), (rps, p50, p99) in results.items():
-            print(f"{route:<16} {c:>5} {rps:>9.0f} {p50:>8.3f} {p99:>8.3f}")
+        print(f"{'route':<16} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'loop us/req':>11} "
+              f"{'V8 us/req':>9}")
+        for (route, c), (rps, p50, p99, main_us, other_us) in results.items():
+            print(f"{route:<16} {c:>5} {rps:>9.0f} {p50:>8.3f} {p99:>8.3f} {main_us:>11.0f} {other_us:>9.0f}")
         print()
         for handler, baseline in (("/trivial", "/plain.html"), ("/pricing", "/pricing-a.html")):
             for c in (int(x) for x in a.connections.split(",")):

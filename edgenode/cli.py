@@ -156,6 +156,9 @@ def run_serve(a: argparse.Namespace) -> int:
             except OSError:  # stdout on a full disk or a closed pipe: keep serving
                 pass
 
+    from edgenode.gcpolicy import tune_for_serving
+
+    tune_for_serving()
     try:
         import uvloop  # type: ignore[import-not-found]
 

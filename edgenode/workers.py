@@ -79,6 +79,9 @@ def _worker_main(options: ServeOptions, index: int, announce: bool, supervisor: 
         if announce and not options.quiet:
             print(f"{banner(s)}\n  {options.extra['workers']} workers (SO_REUSEPORT)", flush=True)
 
+    from edgenode.gcpolicy import tune_for_serving
+
+    tune_for_serving()
     run = _loop_runner()
     try:
         run(serve_forever(server, ready))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import re
 import zlib
 from collections import OrderedDict
 from collections.abc import AsyncIterable, AsyncIterator
@@ -168,10 +169,28 @@ def body_to_js(iso: Isolate, inv: Invocation, body: Body, headers: CIMultiDict[s
         if not body:
             return None
         if inline and len(body) <= INLINE_BODY:
-            return {"b": base64.b64encode(body).decode()}
+            return _inline_body(body, headers)
     hs = HostStream(body, keep=not inline)  # not inline: the body may still be sent as it is
     hs.decoded = was_decoded
     return {"h": iso.add_host_stream(inv, hs)}
+
+
+def _inline_body(body: bytes, headers: CIMultiDict[str]) -> dict:
+    """A small body crossing with its description: text as a string, anything else as base64.
+
+    A text body that is valid UTF-8 crosses as a JS string: `text()` then costs nothing (no
+    base64 on both sides, no UTF-8 decode in JS), and sent back unchanged it is the same bytes.
+    A leading BOM keeps the bytes form: `text()` (TextDecoder) drops it, the string would not.
+    """
+    if _TEXTUAL.search(headers.get("Content-Type", "")) and not body.startswith(b"\xef\xbb\xbf"):
+        try:
+            return {"t": body.decode()}
+        except UnicodeDecodeError:
+            pass
+    return {"b": base64.b64encode(body).decode()}
+
+
+_TEXTUAL = re.compile(r"^\s*text/|json|xml|javascript|ecmascript", re.I)
 
 
 def _empty(body: Body) -> bool:
@@ -226,7 +245,7 @@ async def _pull_out_stream(iso: Isolate, inv: Invocation, sid: str) -> AsyncIter
 
 
 def response_from_js(iso: Isolate, inv: Invocation, d: dict, kind: str = "handler") -> EdgeResponse:
-    headers: CIMultiDict[str] = CIMultiDict((k, v) for k, v in d["headers"])
+    headers: CIMultiDict[str] = CIMultiDict(d["headers"])
     body_desc = d.get("body")
     body = body_from_js(iso, inv, body_desc)
     if body_desc is not None and "s" in body_desc:
@@ -322,17 +341,58 @@ def country_name(code: str) -> str:
 
 def edge_request_from_js(base: EdgeRequest, d: dict) -> tuple[EdgeRequest, str, str]:
     """A JS request description -> (EdgeRequest, decoded path, query) on the same host."""
-    parts = urlsplit(d["url"])
+    url = d["url"]
+    headers: CIMultiDict[str] = CIMultiDict(d["headers"])  # [name, value] pairs from Headers
+    same = _on_origin(base, url)
+    if same is not None:  # the common case (a rewrite, a fetch of the same site), without urlsplit
+        raw_path, query = same
+        scheme, host, authority = base.scheme, base.host, base.authority
+    else:
+        parts = urlsplit(url)
+        raw_path, query = parts.path or "/", parts.query
+        scheme = parts.scheme or base.scheme
+        host = (parts.hostname or base.host).lower()
+        authority = parts.netloc or base.authority
+    path = _decoded_path(raw_path)
+    req = EdgeRequest(d["method"], scheme, host, authority, path, raw_path, query, headers, base.client_ip, None)
+    return req, path, query
+
+
+# A path with a fragment, whitespace or control characters goes through urlsplit (which drops some).
+_PLAIN_PATH_QUERY = re.compile(r"/[^\x00-\x20\x7f#]*\Z")
+
+
+def _on_origin(base: EdgeRequest, url: str) -> tuple[str, str] | None:
+    """(raw path, query) when `url` is exactly on the base request's origin, else None.
+
+    The same split urlsplit makes for such a URL. Only for an authority without userinfo or an
+    IPv6 literal, where urlsplit's hostname is the base request's lower-cased host.
+    """
+    scheme, authority = base.scheme, base.authority
+    n = len(scheme) + 3 + len(authority)
+    if (url[:n] != f"{scheme}://{authority}" or "@" in authority or "[" in authority
+            or authority.lower() != authority or not _PLAIN_PATH_QUERY.match(url, n)):
+        return None
+    raw_path, _, query = url[n:].partition("?")
+    return raw_path, query
+
+
+_DECODED: dict[str, str] = {}
+
+
+def _decoded_path(raw_path: str) -> str:
+    """decode_path, remembered for the few paths handlers rewrite to and fetch over and over."""
+    path = _DECODED.get(raw_path)
+    if path is not None:
+        return path
     try:
-        path = decode_path(parts.path or "/")
+        path = decode_path(raw_path)
     except BadPath as e:
         raise HandlerError("TypeError", f"invalid request path: {e}") from None
-    headers: CIMultiDict[str] = CIMultiDict((k, v) for k, v in d["headers"])
-    host = (parts.hostname or base.host).lower()
-    authority = parts.netloc or base.authority
-    req = EdgeRequest(d["method"], parts.scheme or base.scheme, host, authority, path, parts.path or "/",
-                      parts.query, headers, base.client_ip, None)
-    return req, path, parts.query
+    if len(_DECODED) >= 1024:
+        _DECODED.clear()
+    _DECODED[raw_path] = path
+    return path
 
 
 def same_site(ex: Exchange, url: str) -> bool:
@@ -361,6 +421,8 @@ def same_site(ex: Exchange, url: str) -> bool:
 
 class Host:
     """Answers the host calls of one invocation: origin fetch, fetch, cache, digest, body reads."""
+
+    __slots__ = ("node", "ex", "handler", "rule_target", "invocation", "isolate", "subrequests")
 
     def __init__(self, node: EdgeNode, ex: Exchange, handler: str, rule_target: Any = None) -> None:
         self.node = node

@@ -50,31 +50,39 @@
     };
   }
 
+  // The request, requestMeta and response objects are built when the handler first asks for
+  // them: a handler that never looks at one (a trivial onRequest, an onResponse that only reads
+  // the request) costs no Request/Headers/Response construction for it.
   class EdgeEvent {
-    #rid; #request; #meta; #cache; #responder = null; #requestReplacer = null; #phase; #response; #waits = [];
+    #rid; #d; #request = null; #meta = null; #cache; #responder = null; #requestReplacer = null; #phase;
+    #response = null; #waits = [];
     constructor(rid, d, phase) {
       this.#rid = rid;
       this.#phase = phase;
-      this.#request = F.requestFromHost(d, rid);
-      this.#meta = makeMeta(d);
-      Object.defineProperty(this.#request, "origin", { value: this.#meta.origin, enumerable: false });
-      if (phase === "response") {
-        this.#response = F.responseFromHost(d.response, false);
-        this.#response.dirty = false;
-      }
+      this.#d = d;
     }
     get type() { return this.#phase === "request" ? "request" : "response"; }
-    get request() { return this.#request; }
-    getRequest() { return Promise.resolve(this.#request); }
-    get requestMeta() { return this.#meta; }
+    get request() {
+      if (this.#request === null) {
+        this.#request = F.requestFromHost(this.#d, this.#rid);
+        Object.defineProperty(this.#request, "origin", { value: this.requestMeta.origin, enumerable: false });
+      }
+      return this.#request;
+    }
+    getRequest() { return Promise.resolve(this.request); }
+    get requestMeta() { return this.#meta || (this.#meta = makeMeta(this.#d)); }
     get cache() { return this.#cache || (this.#cache = makeCache(this.#rid)); }
     get response() {
       if (this.#phase !== "response") return undefined;
+      if (this.#response === null) {
+        this.#response = F.responseFromHost(this.#d.response, false);
+        this.#response.dirty = false;
+      }
       return this.#response;
     }
     getResponse() {
       if (this.#phase !== "response") return Promise.reject(new TypeError("getResponse() is only available in onResponse"));
-      return Promise.resolve(this.#response);
+      return Promise.resolve(this.response);
     }
     replaceResponse(x) {
       if (this.#responder !== null) throw new DOMException("replaceResponse()/respondWith() was already called for this event", "InvalidStateError");
@@ -102,21 +110,21 @@
       const respond = () => {
         if (this.#responder !== null) {
           let r = this.#responder;
-          if (typeof r === "function") r = r({ request: this.#request });
+          if (typeof r === "function") r = r({ request: this.request });
           return when(r, (resp) => {
             if (!(resp instanceof Response)) throw new TypeError(`replaceResponse() needs a Response, got ${describe(resp)}`);
             out.response = F.describeResponse(resp, this.#rid);
             return out;
           });
         }
-        if (this.#phase === "response" && this.#response.dirty) out.headers = F.Headers._pairs(this.#response.headers);
+        if (this.#phase === "response" && this.#response !== null && this.#response.dirty) out.headers = F.Headers._pairs(this.#response.headers);
         return out;
       };
       if (this.#requestReplacer === null) return respond();
       let r = this.#requestReplacer;
-      if (typeof r === "function") r = r(this.#request);
+      if (typeof r === "function") r = r(this.request);
       return when(r, (req) => {
-        if (typeof req === "string" || (globalThis.URL && req instanceof URL)) req = new Request(new URL(String(req), this.#request.url).href, this.#request);
+        if (typeof req === "string" || (globalThis.URL && req instanceof URL)) req = new Request(new URL(String(req), this.request.url).href, this.request);
         if (!(req instanceof Request)) throw new TypeError(`replaceRequest() expects a Request or URL, got ${describe(req)}`);
         this.#request = req;
         out.request = F.describeRequest(req, this.#rid);

@@ -39,7 +39,6 @@
 
   // ---- Headers ----------------------------------------------------------------------------
   const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-  const guards = new WeakMap();
   function normValue(v) {
     v = String(v).replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, "");
     if (/[\0\r\n]/.test(v)) throw new TypeError(`Headers: Invalid value`);
@@ -50,8 +49,11 @@
     if (!TOKEN.test(n)) throw new TypeError(`Failed to execute '${op}' on 'Headers': Invalid name`);
     return n.toLowerCase();
   }
+  let freezeHeaders, ownHeaders;
   class Headers {
     #list = []; // [lowercase name, value]
+    #immutable = false;
+    #owner = null; // the Response whose `dirty` flag a change sets (onResponse: send the new headers)
     constructor(init) {
       if (init == null) return;
       if (trusted && Array.isArray(init)) { this.#list = init; return; } // [[lowercase name, value]] from the host
@@ -68,9 +70,8 @@
       }
     }
     #check() {
-      if (guards.get(this) === "immutable") throw new TypeError("Headers are immutable");
-      const owner = dirtyOwner.get(this);
-      if (owner) owner.dirty = true;
+      if (this.#immutable) throw new TypeError("Headers are immutable");
+      if (this.#owner !== null) this.#owner.dirty = true;
     }
     append(name, value) { const n = normName(name, "append"); const v = normValue(value); this.#check(); this.#list.push([n, v]); }
     set(name, value) {
@@ -109,8 +110,13 @@
     [Symbol.iterator]() { return this.entries(); }
     get [Symbol.toStringTag]() { return "Headers"; }
     static _pairs(h) { return h.#list.map((e) => [e[0], e[1]]); }
+    // Guards and owners as fields, not WeakMaps (a WeakMap entry per Response costs GC work),
+    // set through accessors only this file holds.
+    static {
+      freezeHeaders = (h) => { h.#immutable = true; };
+      ownHeaders = (h, owner) => { h.#owner = owner; };
+    }
   }
-  const dirtyOwner = new WeakMap();
   globalThis.Headers = Headers;
 
   // ---- bodies -----------------------------------------------------------------------------
@@ -239,19 +245,28 @@
 
   // ---- Request ----------------------------------------------------------------------------
   const METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH"];
-  const originRid = new WeakMap(); // Request -> rid whose origin it fetches (fetch(event.request))
   let trusted = false; // set while building a Request/Response from what the host already validated
+  // Serialised URLs by input string: parsing is a pure function of the string, and handlers
+  // build the same few URLs over and over (a rewrite target, a variant page to fetch).
+  const hrefs = new Map();
   function parseURL(input, what) {
     const s = String(input);
     if (trusted) return s;
     if (globalThis.URL) {
-      try { return new URL(s).href; } catch (_) { throw new TypeError(`Failed to ${what}: Invalid URL "${s}"`); }
+      let href = hrefs.get(s);
+      if (href !== undefined) return href;
+      try { href = new URL(s).href; } catch (_) { throw new TypeError(`Failed to ${what}: Invalid URL "${s}"`); }
+      if (hrefs.size >= 512) hrefs.clear();
+      hrefs.set(s, href);
+      return href;
     }
     if (!/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(s)) throw new TypeError(`Failed to ${what}: Invalid URL "${s}"`);
     return s;
   }
+  let originOf, setOrigin; // not reachable from handler code: the rid decides whose origin is fetched
   class Request extends Body {
     #method = "GET"; #url = ""; #headers; #redirect = "follow"; #signal = null;
+    #origin = 0; // rid whose origin this request fetches (fetch(event.request) and copies of it)
     constructor(input, init = {}) {
       super();
       if (init === null || init === undefined) init = {};
@@ -289,7 +304,7 @@
         src = fromReq._src() === null ? null : fromReq._transfer();
       }
       this._initBody(src);
-      if (fromReq && originRid.has(fromReq)) originRid.set(this, originRid.get(fromReq));
+      if (fromReq) this.#origin = fromReq.#origin;
     }
     get method() { return this.#method; }
     get url() { return this.#url; }
@@ -306,10 +321,14 @@
     clone() {
       const r = new Request(this.#url, { method: this.#method, headers: this.#headers, redirect: this.#redirect });
       r._initBody(this._cloneSrc());
-      if (originRid.has(this)) originRid.set(r, originRid.get(this));
+      r.#origin = this.#origin;
       return r;
     }
     get [Symbol.toStringTag]() { return "Request"; }
+    static {
+      originOf = (r) => r.#origin;
+      setOrigin = (r, rid) => { r.#origin = rid; };
+    }
   }
   globalThis.Request = Request;
 
@@ -329,7 +348,7 @@
       this.#status = status;
       this.#statusText = statusText;
       this.#headers = new Headers(init.headers);
-      dirtyOwner.set(this.#headers, this);
+      ownHeaders(this.#headers, this);
       if (body !== null && body !== undefined) {
         if (NULL_BODY.includes(status)) throw new TypeError("Failed to construct 'Response': Response with null body status cannot have body");
         const [src, ctype] = extractBody(body);
@@ -355,7 +374,7 @@
       const href = parseURL(url, "execute 'redirect' on 'Response'");
       if (![301, 302, 303, 307, 308].includes(status)) throw new RangeError(`Failed to execute 'redirect' on 'Response': Invalid status code`);
       const r = new Response(null, { status, headers: { location: href } });
-      guards.set(r.headers, "immutable");
+      freezeHeaders(r.headers);
       return r;
     }
     static json(data, init = {}) {
@@ -369,7 +388,7 @@
       const r = new Response(null, { status: 200 });
       r.#status = 0;
       r.#type = "error";
-      guards.set(r.headers, "immutable");
+      freezeHeaders(r.headers);
       return r;
     }
     // From a host description {status, statusText, headers, body, url}.
@@ -383,7 +402,7 @@
       r.#url = d.url || "";
       r._limit = d.limit || 0;
       if (d.body) r._initBody(d.body.b !== undefined ? { u: Uint8Array.fromBase64(d.body.b) } : d.body);
-      if (immutable) guards.set(r.headers, "immutable");
+      if (immutable) freezeHeaders(r.headers);
       r.dirty = false;
       return r;
     }
@@ -403,7 +422,7 @@
   // ---- fetch ------------------------------------------------------------------------------
   async function fetch(input, init) {
     const req = new Request(input, init);
-    const origin = originRid.get(req);
+    const origin = originOf(req);
     const rid = origin || E.opRid();
     if (req.body !== null && req._src().r && !origin) {
       // A JS stream body is read here (bounded by the isolate's memory), then sent inline.
@@ -417,14 +436,14 @@
   globalThis.fetch = fetch;
 
   globalThis.__edge_fetch = Object.freeze({
-    Headers, describeResponse, describeRequest, originRid, utf8Encode, utf8Decode, dirtyOwner,
+    Headers, describeResponse, describeRequest, utf8Encode, utf8Decode,
     requestFromHost(d, rid) {
       const init = { method: d.method, headers: d.headers };
       trusted = true;
       let r;
       try { r = new Request(d.url, init); } finally { trusted = false; }
       if (d.body) r._initBody(d.body.b !== undefined ? { u: Uint8Array.fromBase64(d.body.b) } : d.body);
-      originRid.set(r, rid);
+      setOrigin(r, rid);
       return r;
     },
     responseFromHost: (d, immutable) => Response._fromHost(d, immutable),
