@@ -239,9 +239,9 @@ def test_slow_reader_gets_the_whole_body(pair):
     lean, _ = pair
     c = Conn(lean.url)
     try:
-        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
         c.send(request("/big.bin"))
-        time.sleep(0.3)  # the server fills the socket buffers and must wait for us
+        time.sleep(0.3)  # 3 MiB do not fit in the socket buffers: the server must wait for us
         assert c.read_response().endswith(SITE["big.bin"])
         c.send(request("/about.html"))
         assert c.read_response().endswith(b"<h1>about</h1>")
