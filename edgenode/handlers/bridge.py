@@ -1,8 +1,9 @@
 """What handlers may ask of the host, and how requests and responses cross into V8 and back.
 
 Bodies cross in chunks: a Python body a handler reads becomes a "host stream" it pulls with
-`read` ops (base64 chunks); a body a handler builds as a stream is pulled by the host through
-the isolate's out streams. A body the handler passes through untouched never enters V8.
+`read` ops; a body a handler builds as a stream is pulled by the host through the isolate's out
+streams. Chunk bytes travel through the isolate's byte channel (runtime.Isolate.send_bytes and
+the chunk messages), not through the JSON of the batches. A body the handler passes through untouched never enters V8.
 """
 
 from __future__ import annotations
@@ -168,7 +169,7 @@ def body_to_js(iso: Isolate, inv: Invocation, body: Body, headers: CIMultiDict[s
         if not body:
             return None
         if inline and len(body) <= INLINE_BODY:
-            return {"b": base64.b64encode(body).decode()}
+            return {"k": iso.send_bytes(body)}
     hs = HostStream(body, keep=not inline)  # not inline: the body may still be sent as it is
     hs.decoded = was_decoded
     return {"h": iso.add_host_stream(inv, hs)}
@@ -479,7 +480,7 @@ async def common_op(iso: Isolate, op: str, arg: Any) -> Any:
         if hs is None:
             return None
         chunk = await hs.read()
-        return None if chunk is None else base64.b64encode(chunk).decode()
+        return None if chunk is None else iso.send_bytes(chunk)
     if op == "cancel":
         hs = iso.host_stream(arg)
         if hs is not None:

@@ -124,6 +124,13 @@ class Isolate:
         self._idle_timer: asyncio.TimerHandle | None = None
         self._deadline_timer: asyncio.TimerHandle | None = None  # the earliest wall-clock deadline
         self._stat_fd: int | None = None  # /proc/self/task/<tid>/schedstat of the V8 thread
+        # The byte channel of core.js: a writable view of the isolate's SharedArrayBuffer (first
+        # half host -> JS, second half JS -> host). Dropped before the isolate is closed: the
+        # memory behind it is freed with the isolate.
+        self._chan: memoryview | None = None
+        self._chan_half = 0
+        self._byte_ids = itertools.count(1)
+        self._unplaced: list[list] = []  # "k" events queued since the last batch, bytes not yet placed
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -134,6 +141,9 @@ class Isolate:
         try:
             for _what, src in self.setup_js:
                 await asyncio.wait_for(self.mr.eval_cancelable(src), 5.0)
+            chan = await self.mr.eval_cancelable("__edge.channel()")
+            if isinstance(chan, memoryview) and not chan.readonly and len(chan) >= 2:
+                self._chan, self._chan_half = chan, len(chan) // 2
             await self.mr.eval_cancelable(
                 "__edge.run(" + json.dumps(json.dumps([["seed", os.urandom(32).hex()]])) + ")")
             out = await self.mr.eval_cancelable("__edge.drain()")
@@ -161,6 +171,8 @@ class Isolate:
         self.dead = True
         self.dead_reason = reason
         mr, self.mr = self.mr, None
+        self._chan = None  # never touched again: its memory goes with the isolate
+        self._unplaced.clear()
         for timer in (self._idle_timer, self._deadline_timer):
             if timer is not None:
                 timer.cancel()
@@ -311,6 +323,45 @@ class Isolate:
             inv.streamed += len(data)
         return data
 
+    def send_bytes(self, data: bytes) -> int:
+        """Queue body bytes for JS; returns the id JS takes them by (`takeBytes` in fetch.js).
+
+        The bytes are written into the byte channel when the batch is sent (`_place_bytes`); the
+        event must precede whatever names the id in the same batch, which queueing order ensures.
+        """
+        bid = next(self._byte_ids)
+        ev = ["k", bid, data]
+        self._unplaced.append(ev)
+        self._send(ev)
+        return bid
+
+    def _place_bytes(self) -> None:
+        """Write the batch's "k" bytes into the channel: ["k", id, offset, length], or
+        ["k", id, -1, base64] for what does not fit (or when there is no channel)."""
+        events, self._unplaced = self._unplaced, []
+        chan, half, pos = self._chan, self._chan_half, 0
+        for ev in events:
+            data = ev[2]
+            n = len(data)
+            if chan is not None and pos + n <= half:
+                chan[pos:pos + n] = data
+                ev[2] = pos
+                ev.append(n)
+                pos += n
+            else:
+                ev[2] = -1
+                ev.append(base64.b64encode(data).decode())
+
+    def _chunk_bytes(self, ref: Any) -> bytes:
+        """A chunk named by a chunk message: [offset, length] in the channel's second half, or base64."""
+        if isinstance(ref, str):
+            return base64.b64decode(ref)
+        chan = self._chan
+        if chan is None:
+            raise HandlerError("Error", "the edge handler runtime was shut down")
+        start = self._chan_half + ref[0]
+        return bytes(chan[start:start + ref[1]])
+
     def stream_finished(self, inv: Invocation, sid: str, cancel: bool) -> None:
         inv.out_streams.discard(sid)
         self._pulls.pop(sid, None)
@@ -422,7 +473,7 @@ class Isolate:
             if tag == "s":
                 if (ev[3][0], ev[2]) in slow:
                     return True
-            elif tag != "seed":
+            elif tag != "seed" and tag != "k":
                 return True
         return False
 
@@ -435,6 +486,8 @@ class Isolate:
         await waiter
 
     async def _run_batch(self, batch: list) -> None:
+        if self._unplaced:  # before any await: exactly the "k" events of this batch
+            self._place_bytes()
         mr = self.mr
         loop = asyncio.get_running_loop()
         rids = self._batch_rids(batch)
@@ -616,7 +669,8 @@ class Isolate:
                 if entry is None or entry[1].done():
                     continue
                 if tag == "chunk":
-                    entry[1].set_result(None if m[2] is None else base64.b64decode(m[2]))
+                    # Copied now: the channel region is reused by the next batch.
+                    entry[1].set_result(None if m[2] is None else self._chunk_bytes(m[2]))
                 else:
                     entry[1].set_exception(HandlerError(m[2], m[3], m[4]))
             elif tag == "log":

@@ -19,6 +19,54 @@
   const outStreams = new Map(); // sid -> {rid, next(): Promise<Uint8Array|null>, cancel()}
   let streamSeq = 0;
 
+  // ---- the byte channel: body bytes cross without base64 or JSON --------------------------
+  // One SharedArrayBuffer per isolate, handed to the host once (channel()) and otherwise only
+  // reachable from this closure. Its first half carries bytes host -> JS: the host writes them
+  // before it posts a run() whose "k" events name them, and run() copies each into a fresh
+  // Uint8Array before any handler code of the batch runs. Its second half carries bytes
+  // JS -> host: a chunk message names [offset, length], and the host copies the bytes out when
+  // the eval that returned the message comes back. Offsets there restart with each host run(),
+  // which the host posts only after it has read everything of the previous batch. What does not
+  // fit crosses as base64 instead.
+  const CHAN_HALF = 2 << 20;
+  const chanBuf = new SharedArrayBuffer(2 * CHAN_HALF);
+  const chanIn = new Uint8Array(chanBuf, 0, CHAN_HALF);
+  const chanOut = new Uint8Array(chanBuf, CHAN_HALF, CHAN_HALF);
+  let chanGiven = false;
+  let outPos = 0;
+  const incoming = new Map(); // byte id -> Uint8Array, taken by the body code it was sent for
+  function channel() {
+    if (chanGiven) throw new Error("edgenode: the byte channel was already taken");
+    chanGiven = true;
+    return chanBuf;
+  }
+  function takeIn(ev) {
+    incoming.set(ev[1], ev[2] >= 0 ? chanIn.slice(ev[2], ev[2] + ev[3]) : Uint8Array.fromBase64(ev[3]));
+  }
+  // The bytes the host sent under `id` (once; what nobody took is dropped at the next run).
+  function takeBytes(id) {
+    const u = incoming.get(id);
+    if (u === undefined) throw new TypeError("edgenode: body bytes are no longer available");
+    incoming.delete(id);
+    return u;
+  }
+  // takeBytes for fetch.js, given once (handler code, loaded later, cannot get at it).
+  let bytesGiven = false;
+  function bodyBytes() {
+    if (bytesGiven) throw new Error("edgenode: body bytes access was already given");
+    bytesGiven = true;
+    return takeBytes;
+  }
+  // Bytes for the host: [offset, length] in the channel, or base64 when it is full.
+  function outBytes(u) {
+    const n = u.length;
+    if (outPos + n > CHAN_HALF) return u.toBase64();
+    chanOut.set(u, outPos);
+    const ref = [outPos, n];
+    outPos += n;
+    return ref;
+  }
+
   function errorFields(e) {
     let name = "Error", message, stack = "";
     try {
@@ -127,7 +175,7 @@
     }
     Promise.resolve(p).then((chunk) => {
       if (chunk == null) outStreams.delete(sid);
-      push(["chunk", sid, chunk == null ? null : chunk.toBase64()]);
+      push(["chunk", sid, chunk == null ? null : outBytes(chunk)]);
     }, (e) => {
       outStreams.delete(sid);
       push(["serr", sid, ...errorFields(e)]);
@@ -150,6 +198,7 @@
       case "c": continues = true; cancelStream(ev[1]); break;
       case "a": continues = true; abort(ev[1]); break;
       case "seed": reseed(ev[1]); break;
+      case "k": takeIn(ev); break;
       default: throw new Error(`edgenode: unknown event ${ev[0]}`);
     }
   }
@@ -159,6 +208,11 @@
   // chains these events resumed), so the host drains after the microtask checkpoint that follows
   // this eval; "0": every invocation was answered synchronously, no drain is needed.
   function run(json) {
+    outPos = 0; // the host has read every chunk of the previous batch
+    incoming.clear();
+    return deliver(json);
+  }
+  function deliver(json) {
     for (const ev of JSON.parse(json)) queue.push(ev);
     continues = false;
     while (queuePos < queue.length) {
@@ -176,7 +230,7 @@
     const culprit = current;
     current = 0;
     if (culprit) abort(culprit);
-    const rest = run("[]");
+    const rest = deliver("[]"); // not run(): the host has not read this batch's chunks yet
     return JSON.stringify([culprit, rest]);
   }
 
@@ -199,7 +253,7 @@
   }
 
   globalThis.__edge = Object.freeze({
-    run, drain, recover, hostOp, registerOutStream, errorFields, makeError, opRid,
+    run, drain, recover, hostOp, registerOutStream, errorFields, makeError, opRid, channel, bodyBytes,
     on(kind, fn) { handlers.set(kind, fn); },
     get current() { return current; },
   });

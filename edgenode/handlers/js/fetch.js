@@ -7,6 +7,7 @@
   "use strict";
   const E = globalThis.__edge;
   const CHUNK = 64 * 1024;
+  const takeBytes = E.bodyBytes();
 
   // ---- UTF-8 without depending on TextEncoder (encoding.js may load later) -------------------
   function utf8Encode(s) {
@@ -129,7 +130,13 @@
     return [{ t: String(init) }, "text/plain;charset=UTF-8"];
   }
 
-  function hostRead(sid) { return E.hostOp("read", sid).then((b64) => (b64 == null ? null : Uint8Array.fromBase64(b64))); }
+  // A chunk of a host stream: the id of bytes sent through the byte channel (null at the end).
+  function hostRead(sid) { return E.hostOp("read", sid).then((id) => (id == null ? null : takeBytes(id))); }
+  // A body from a host description: {k: id of bytes sent with it} | {b: base64} | {h: host stream id}.
+  function hostBody(b) {
+    if (b.k !== undefined) return { u: takeBytes(b.k) };
+    return b.b !== undefined ? { u: Uint8Array.fromBase64(b.b) } : b;
+  }
 
   // An async chunk source over any body form; used by streams, text() and the drain to the host.
   function chunkSource(src) {
@@ -382,7 +389,7 @@
       r.#status = d.status;
       r.#url = d.url || "";
       r._limit = d.limit || 0;
-      if (d.body) r._initBody(d.body.b !== undefined ? { u: Uint8Array.fromBase64(d.body.b) } : d.body);
+      if (d.body) r._initBody(hostBody(d.body));
       if (immutable) guards.set(r.headers, "immutable");
       r.dirty = false;
       return r;
@@ -423,7 +430,7 @@
       trusted = true;
       let r;
       try { r = new Request(d.url, init); } finally { trusted = false; }
-      if (d.body) r._initBody(d.body.b !== undefined ? { u: Uint8Array.fromBase64(d.body.b) } : d.body);
+      if (d.body) r._initBody(hostBody(d.body));
       originRid.set(r, rid);
       return r;
     },
