@@ -335,12 +335,16 @@ class Isolate:
         self._send(ev)
         return bid
 
-    def _place_bytes(self) -> None:
-        """Write the batch's "k" bytes into the channel: ["k", id, offset, length], or
-        ["k", id, -1, base64] for what does not fit (or when there is no channel)."""
+    def _place_bytes(self, batch: list) -> None:
+        """Write the batch's "k" bytes into the channel: ["k", id, offset, length].
+
+        When the channel is full, the batch is cut before the first "k" event that does not fit:
+        the rest goes back to the front of the queue, in order, for the next batch. Bytes that
+        could never fit (or an isolate without a channel) cross as ["k", id, -1, base64].
+        """
         events, self._unplaced = self._unplaced, []
         chan, half, pos = self._chan, self._chan_half, 0
-        for ev in events:
+        for i, ev in enumerate(events):
             data = ev[2]
             n = len(data)
             if chan is not None and pos + n <= half:
@@ -348,6 +352,13 @@ class Isolate:
                 ev[2] = pos
                 ev.append(n)
                 pos += n
+            elif chan is not None and n <= half and pos:
+                cut = next(j for j, e in enumerate(batch) if e is ev)
+                self._events[:0] = batch[cut:]
+                del batch[cut:]
+                self._unplaced[:0] = events[i:]
+                self._kick.set()
+                return
             else:
                 ev[2] = -1
                 ev.append(base64.b64encode(data).decode())
@@ -487,7 +498,7 @@ class Isolate:
 
     async def _run_batch(self, batch: list) -> None:
         if self._unplaced:  # before any await: exactly the "k" events of this batch
-            self._place_bytes()
+            self._place_bytes(batch)
         mr = self.mr
         loop = asyncio.get_running_loop()
         rids = self._batch_rids(batch)
