@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import collections
 import itertools
 import json
 import logging
@@ -113,6 +114,8 @@ class Isolate:
         self._invocations: dict[int, Invocation] = {}
         self._ops: dict[int, tuple[Invocation | None, asyncio.Task | asyncio.TimerHandle]] = {}
         self._pulls: dict[str, tuple[Invocation, asyncio.Future]] = {}
+        # Out streams being pulled -> what JS sent ahead of the pulls (bytes, None = end, error).
+        self._ahead: dict[str, collections.deque] = {}
         self._host_streams: dict[str, Any] = {}  # sid -> bridge.HostStream
         self._sids = itertools.count(1)
         self.create_ms = 0.0
@@ -199,6 +202,7 @@ class Isolate:
             if not fut.done():
                 fut.set_exception(reason)
         self._pulls.clear()
+        self._ahead.clear()
         for hs in self._host_streams.values():
             hs.close()
         self._host_streams.clear()
@@ -258,6 +262,7 @@ class Isolate:
         if not inv.future.done():
             inv.future.set_exception(err)
         for sid in list(inv.out_streams):
+            self._ahead.pop(sid, None)
             entry = self._pulls.pop(sid, None)
             if entry is not None and not entry[1].done():
                 entry[1].set_exception(err)
@@ -315,6 +320,16 @@ class Isolate:
             raise self.dead_reason or HandlerError("Error", "isolate closed")
         if inv.error is not None:
             raise inv.error
+        ahead = self._ahead.get(sid)
+        if ahead is None:
+            ahead = self._ahead[sid] = collections.deque()
+        elif ahead:
+            item = ahead.popleft()
+            if isinstance(item, HandlerError):
+                raise item
+            if item is not None:
+                inv.streamed += len(item)
+            return item
         fut = asyncio.get_running_loop().create_future()
         self._pulls[sid] = (inv, fut)
         self._send(["p", sid])
@@ -363,6 +378,12 @@ class Isolate:
                 ev[2] = -1
                 ev.append(base64.b64encode(data).decode())
 
+    def _chunk_item(self, m: list) -> bytes | HandlerError | None:
+        if m[0] == "serr":
+            return HandlerError(m[2], m[3], m[4])
+        # Copied now: the channel region is reused by the next batch.
+        return None if m[2] is None else self._chunk_bytes(m[2])
+
     def _chunk_bytes(self, ref: Any) -> bytes:
         """A chunk named by a chunk message: [offset, length] in the channel's second half, or base64."""
         if isinstance(ref, str):
@@ -376,6 +397,7 @@ class Isolate:
     def stream_finished(self, inv: Invocation, sid: str, cancel: bool) -> None:
         inv.out_streams.discard(sid)
         self._pulls.pop(sid, None)
+        self._ahead.pop(sid, None)
         if cancel and not self.dead:
             self._send(["c", sid])
         if not inv.out_streams:
@@ -678,12 +700,15 @@ class Isolate:
             elif tag == "chunk" or tag == "serr":
                 entry = self._pulls.pop(m[1], None)
                 if entry is None or entry[1].done():
+                    ahead = self._ahead.get(m[1])  # sent ahead of a pull: kept for the next one
+                    if ahead is not None:
+                        ahead.append(self._chunk_item(m))
                     continue
-                if tag == "chunk":
-                    # Copied now: the channel region is reused by the next batch.
-                    entry[1].set_result(None if m[2] is None else self._chunk_bytes(m[2]))
+                item = self._chunk_item(m)
+                if isinstance(item, HandlerError):
+                    entry[1].set_exception(item)
                 else:
-                    entry[1].set_exception(HandlerError(m[2], m[3], m[4]))
+                    entry[1].set_result(item)
             elif tag == "log":
                 inv = self._invocations.get(m[1])
                 name = inv.host.handler if inv is not None else "-"

@@ -158,15 +158,27 @@
     }
   }
 
+  // A pull answers with the next chunk and then reads ahead: every further chunk that is ready
+  // goes out in the same drain, up to AHEAD_BYTES / AHEAD_CHUNKS, so a body already in the
+  // isolate needs one round trip, not one per chunk. The host buffers what it did not ask for
+  // yet and pulls again only when it has used all of it.
+  const AHEAD_BYTES = 256 * 1024, AHEAD_CHUNKS = 16;
   function pull(sid) {
     const s = outStreams.get(sid);
     if (!s) { push(["chunk", sid, null]); return; }
+    s.ahead = 0;
+    s.aheadChunks = 0;
+    if (!s.reading) readNext(sid, s);
+  }
+  function readNext(sid, s) {
+    s.reading = true;
     const prev = current;
     current = s.rid;
     let p;
     try {
       p = s.next();
     } catch (e) {
+      s.reading = false;
       outStreams.delete(sid);
       push(["serr", sid, ...errorFields(e)]);
       return;
@@ -174,9 +186,19 @@
       current = prev;
     }
     Promise.resolve(p).then((chunk) => {
-      if (chunk == null) outStreams.delete(sid);
-      push(["chunk", sid, chunk == null ? null : outBytes(chunk)]);
+      s.reading = false;
+      if (outStreams.get(sid) !== s) return; // cancelled or aborted meanwhile
+      if (chunk == null) {
+        outStreams.delete(sid);
+        push(["chunk", sid, null]);
+        return;
+      }
+      push(["chunk", sid, outBytes(chunk)]);
+      s.ahead += chunk.length;
+      if (s.ahead < AHEAD_BYTES && ++s.aheadChunks < AHEAD_CHUNKS) readNext(sid, s);
     }, (e) => {
+      s.reading = false;
+      if (outStreams.get(sid) !== s) return;
       outStreams.delete(sid);
       push(["serr", sid, ...errorFields(e)]);
     });
@@ -248,7 +270,7 @@
 
   function registerOutStream(rid, next, cancel) {
     const sid = "j" + (++streamSeq);
-    outStreams.set(sid, { rid, next, cancel });
+    outStreams.set(sid, { rid, next, cancel, reading: false, ahead: 0, aheadChunks: 0 });
     return sid;
   }
 
