@@ -52,10 +52,17 @@ const runaway = () => new TransformStream({
   transform(chunk, c) { if (++chunks > 1) { while (true) {} } c.enqueue(chunk); },
 });
 const make = { copy, rewrite, mutate, runaway };
+// Bodies handed back without a stream: the host's own copy, or bytes from the isolate.
+const respond = {
+  untouched: (res) => res,
+  cloneread: async (res) => { const c = res.clone(); await c.arrayBuffer(); return res; },
+  readclone: async (res) => { const c = res.clone(); await res.arrayBuffer(); return c; },
+};
 export function onRequest(event) {
   const kind = new URL(event.request.url).pathname.split("/")[1];
   event.replaceResponse(async () => {
     const res = await fetch(event.request);
+    if (respond[kind]) return respond[kind](res);
     const headers = new Headers(res.headers);
     headers.delete("content-length");
     return new Response(res.body.pipeThrough(make[kind]()), { status: res.status, headers });
@@ -96,7 +103,8 @@ def expected_mutation(data: bytes) -> bytes:
 def site(make_site):
     text = split_text()
     files = {
-        "copy/every.bin": EVERY_BYTE, "copy/big.bin": BIG,
+        "copy/every.bin": EVERY_BYTE, "copy/big.bin": BIG, "untouched/every.bin": EVERY_BYTE,
+        "cloneread/every.bin": EVERY_BYTE, "readclone/every.bin": EVERY_BYTE,
         "rewrite/split.html": text, "rewrite/big.html": text * 12,
         "mutate/ascii.txt": "abcdefgh" * (3 * CHUNK // 8 + 100),
         "runaway/page.txt": "r" * (4 * CHUNK),
@@ -110,7 +118,8 @@ def url(edgenode, site):
 
 
 async def test_every_byte_value_arrives(url):
-    for path, want in [("/copy/every.bin", EVERY_BYTE), ("/copy/big.bin", BIG)]:
+    for path, want in [("/copy/every.bin", EVERY_BYTE), ("/copy/big.bin", BIG), ("/untouched/every.bin", EVERY_BYTE),
+                       ("/cloneread/every.bin", EVERY_BYTE), ("/readclone/every.bin", EVERY_BYTE)]:
         status, _, body = await get(url, path)
         assert status == 200
         assert body == want, path

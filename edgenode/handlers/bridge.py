@@ -169,7 +169,9 @@ def body_to_js(iso: Isolate, inv: Invocation, body: Body, headers: CIMultiDict[s
         if not body:
             return None
         if inline and len(body) <= INLINE_BODY:
-            return {"k": iso.send_bytes(body)}
+            # The bytes go to JS at once; the host stream lets a body handed back untouched be
+            # sent from this copy instead of crossing back.
+            return {"k": iso.send_bytes(body), "h": iso.add_host_stream(inv, HostStream(body))}
     hs = HostStream(body, keep=not inline)  # not inline: the body may still be sent as it is
     hs.decoded = was_decoded
     return {"h": iso.add_host_stream(inv, hs)}

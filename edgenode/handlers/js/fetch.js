@@ -132,9 +132,11 @@
 
   // A chunk of a host stream: the id of bytes sent through the byte channel (null at the end).
   function hostRead(sid) { return E.hostOp("read", sid).then((id) => (id == null ? null : takeBytes(id))); }
-  // A body from a host description: {k: id of bytes sent with it} | {b: base64} | {h: host stream id}.
+  // A body from a host description: {k: id of bytes sent with it, h: the same bytes as a host
+  // stream} | {b: base64} | {h: host stream id}. With both, the bytes are read here, and a body
+  // handed back untouched is named by its host stream: the host sends its own copy.
   function hostBody(b) {
-    if (b.k !== undefined) return { u: takeBytes(b.k) };
+    if (b.k !== undefined) return b.h !== undefined ? { u: takeBytes(b.k), h: b.h } : { u: takeBytes(b.k) };
     return b.b !== undefined ? { u: Uint8Array.fromBase64(b.b) } : b;
   }
 
@@ -226,7 +228,8 @@
     _cloneSrc() {
       if (this.bodyUsed) throw new TypeError(`Failed to execute 'clone' on '${this.constructor.name}': body stream already read`);
       const s = this.#src;
-      if (s === null || s.t !== undefined || s.u !== undefined) return s;
+      if (s === null || s.t !== undefined) return s;
+      if (s.u !== undefined) return s.h !== undefined ? { u: s.u } : s; // one of them may name the host copy
       const [a, b] = this.body.tee();
       this.#src = { r: a };
       this.#stream = a;
@@ -238,6 +241,7 @@
   function describeBody(src, rid) {
     if (src === null) return null;
     if (src.t !== undefined) return { t: src.t };
+    if (src.u !== undefined && src.h !== undefined) return { h: src.h }; // untouched bytes from the host
     if (src.u !== undefined && src.u.length <= 1 << 20) return { b: src.u.toBase64() };
     if (src.h !== undefined) return { h: src.h };
     const source = chunkSource(src);
