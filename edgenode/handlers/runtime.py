@@ -324,19 +324,33 @@ class Isolate:
         if ahead is None:
             ahead = self._ahead[sid] = collections.deque()
         elif ahead:
-            item = ahead.popleft()
-            if isinstance(item, HandlerError):
-                raise item
-            if item is not None:
-                inv.streamed += len(item)
-            return item
+            data = self._take_ahead(ahead)
+            if data is not None:
+                inv.streamed += len(data)
+            return data
         fut = asyncio.get_running_loop().create_future()
         self._pulls[sid] = (inv, fut)
         self._send(["p", sid])
         data = await fut
         if data is not None:
+            if ahead and isinstance(ahead[0], bytes):  # what came with it goes out in the same write
+                data += self._take_ahead(ahead) or b""
             inv.streamed += len(data)
         return data
+
+    @staticmethod
+    def _take_ahead(ahead: collections.deque) -> bytes | None:
+        """The next item sent ahead: consecutive chunks joined (one write to the client instead of
+        several), the end (None), or the stream's error (raised)."""
+        item = ahead.popleft()
+        if isinstance(item, HandlerError):
+            raise item
+        if item is None or not ahead or not isinstance(ahead[0], bytes):
+            return item
+        parts = [item]
+        while ahead and isinstance(ahead[0], bytes) and len(parts) < 16:
+            parts.append(ahead.popleft())
+        return b"".join(parts)
 
     def send_bytes(self, data: bytes) -> int:
         """Queue body bytes for JS; returns the id JS takes them by (`takeBytes` in fetch.js).
