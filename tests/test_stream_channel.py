@@ -58,8 +58,43 @@ const respond = {
   cloneread: async (res) => { const c = res.clone(); await c.arrayBuffer(); return res; },
   readclone: async (res) => { const c = res.clone(); await res.arrayBuffer(); return c; },
 };
+// A hostile handler's attempt to catch the byte channel or the codec's memory: it replaces the
+// prototype methods, getters and globals that code handling them could call.
+const seen = new Set();
+const note = (x) => {
+  try {
+    if (x instanceof SharedArrayBuffer || (ArrayBuffer.isView(x) && x.buffer instanceof SharedArrayBuffer)) seen.add("channel");
+    if (x instanceof WebAssembly.Memory) seen.add("wasm memory");
+  } catch (_) { /* not ours to know */ }
+};
+function install() {
+  const TA = Object.getPrototypeOf(Uint8Array.prototype);
+  for (const name of ["set", "slice", "subarray", "fill", "toBase64", "toHex"]) {
+    const orig = TA[name] || Uint8Array.prototype[name];
+    Uint8Array.prototype[name] = function (...a) { note(this); a.forEach(note); return orig.apply(this, a); };
+  }
+  for (const name of ["length", "byteLength", "byteOffset", "buffer"]) {
+    const d = Object.getOwnPropertyDescriptor(TA, name);
+    Object.defineProperty(TA, name, { get() { note(this); return d.get.call(this); }, configurable: true });
+  }
+  for (const C of [ArrayBuffer, SharedArrayBuffer]) {
+    const d = Object.getOwnPropertyDescriptor(C.prototype, "byteLength");
+    Object.defineProperty(C.prototype, "byteLength", { get() { note(this); return d.get.call(this); }, configurable: true });
+  }
+  const mem = WebAssembly.Memory.prototype, buf = Object.getOwnPropertyDescriptor(mem, "buffer"), grow = mem.grow;
+  Object.defineProperty(mem, "buffer", { get() { note(this); return buf.get.call(this); }, configurable: true });
+  mem.grow = function (...a) { note(this); return grow.apply(this, a); };
+  const fromBase64 = Uint8Array.fromBase64;
+  Uint8Array.fromBase64 = (...a) => { a.forEach(note); return fromBase64(...a); };
+  globalThis.Uint8Array = new Proxy(Uint8Array, { construct(t, args) { args.forEach(note); return Reflect.construct(t, args); } });
+}
 export function onRequest(event) {
   const kind = new URL(event.request.url).pathname.split("/")[1];
+  if (kind === "spy") {
+    if (event.request.url.endsWith("/install")) install();
+    event.replaceResponse(new Response(JSON.stringify([...seen])));
+    return;
+  }
   event.replaceResponse(async () => {
     const res = await fetch(event.request);
     if (respond[kind]) return respond[kind](res);
@@ -234,3 +269,18 @@ def test_long_strings_take_the_codec_and_short_ones_the_js_path_alike(js):
       for (let i = 0; i < s.length; i += 6) parts.push(...e.encode(s.slice(i, i + 6)));  // whole pairs
       return long.toHex() === new Uint8Array(parts).toHex() && new TextDecoder().decode(long) === s.toWellFormed();
     })()""") is True
+
+
+async def test_handler_code_cannot_reach_the_channel_or_the_codec_memory(url):
+    """After a handler replaced the typed array, ArrayBuffer and WebAssembly.Memory methods (and the
+    Uint8Array global), streams through the channel and the codec still work, and none of the
+    replacements was ever called with the channel or the codec's memory."""
+    assert (await get(url, "/spy/install"))[2] == b"[]"
+    text = split_text()
+    async with aiohttp.ClientSession() as s:
+        async def one(path: str) -> bytes:
+            async with s.get(url + path) as r:
+                return await r.read()
+        bodies = await asyncio.gather(*(one(p) for p in ["/copy/every.bin", "/rewrite/split.html"] * 4))
+    assert bodies == [EVERY_BYTE, text.replace(MARKER, REPLACEMENT).encode()] * 4
+    assert (await get(url, "/spy/report"))[2] == b"[]"

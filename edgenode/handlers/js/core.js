@@ -25,13 +25,18 @@
   // before it posts a run() whose "k" events name them, and run() copies each into a fresh
   // Uint8Array before any handler code of the batch runs. Its second half carries bytes
   // JS -> host: a chunk message names [offset, length], and the host copies the bytes out when
-  // the eval that returned the message comes back. Offsets there restart with each host run(),
-  // which the host posts only after it has read everything of the previous batch. What does not
-  // fit crosses as base64 instead.
+  // the eval that returned the message comes back. Offsets there restart with a host run() (the
+  // host posts one only after it has read everything of the previous batch). What does not fit
+  // crosses as base64 instead.
   const CHAN_HALF = 2 << 20;
   const chanBuf = new SharedArrayBuffer(2 * CHAN_HALF);
   const chanIn = new Uint8Array(chanBuf, 0, CHAN_HALF);
   const chanOut = new Uint8Array(chanBuf, CHAN_HALF, CHAN_HALF);
+  // Handler code must never get a reference to the channel: every call with a view of it as
+  // receiver or argument goes through intrinsics captured now, before any handler code runs,
+  // not through prototypes or globals a handler could have replaced since.
+  const U8 = Uint8Array, apply = Reflect.apply, u8set = U8.prototype.set, u8fromBase64 = U8.fromBase64;
+  const u8length = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(U8.prototype), "length").get;
   let chanGiven = false;
   let outPos = 0;
   const incoming = new Map(); // byte id -> Uint8Array, taken by the body code it was sent for
@@ -41,7 +46,14 @@
     return chanBuf;
   }
   function takeIn(ev) {
-    incoming.set(ev[1], ev[2] >= 0 ? chanIn.slice(ev[2], ev[2] + ev[3]) : Uint8Array.fromBase64(ev[3]));
+    let u;
+    if (ev[2] >= 0) {
+      u = new U8(ev[3]);
+      apply(u8set, u, [new U8(chanBuf, ev[2], ev[3])]);
+    } else {
+      u = apply(u8fromBase64, U8, [ev[3]]);
+    }
+    incoming.set(ev[1], u);
   }
   // The bytes the host sent under `id` (once; what nobody took is dropped at the next run).
   function takeBytes(id) {
@@ -59,9 +71,9 @@
   }
   // Bytes for the host: [offset, length] in the channel, or base64 when it is full.
   function outBytes(u) {
-    const n = u.length;
+    const n = apply(u8length, u, []); // a genuine typed array (throws otherwise)
     if (outPos + n > CHAN_HALF) return u.toBase64();
-    chanOut.set(u, outPos);
+    apply(u8set, chanOut, [u, outPos]);
     const ref = [outPos, n];
     outPos += n;
     return ref;
@@ -193,7 +205,13 @@
         push(["chunk", sid, null]);
         return;
       }
-      push(["chunk", sid, outBytes(chunk)]);
+      let ref;
+      try { ref = outBytes(chunk); } catch (e) {
+        outStreams.delete(sid);
+        push(["serr", sid, ...errorFields(e)]);
+        return;
+      }
+      push(["chunk", sid, ref]);
       s.ahead += chunk.length;
       if (s.ahead < AHEAD_BYTES && ++s.aheadChunks < AHEAD_CHUNKS) readNext(sid, s);
     }, (e) => {
@@ -230,7 +248,9 @@
   // chains these events resumed), so the host drains after the microtask checkpoint that follows
   // this eval; "0": every invocation was answered synchronously, no drain is needed.
   function run(json) {
-    outPos = 0; // the host has read every chunk of the previous batch
+    // The host has read every chunk message it was sent: the channel's second half is free again,
+    // unless messages a late microtask left in the outbox still name parts of it.
+    if (!outbox.length) outPos = 0;
     incoming.clear();
     return deliver(json);
   }
