@@ -334,21 +334,22 @@ class Isolate:
         data = await fut
         if data is not None:
             if ahead and isinstance(ahead[0], bytes):  # what came with it goes out in the same write
-                data += self._take_ahead(ahead) or b""
+                data = self._take_ahead(ahead, data)
             inv.streamed += len(data)
         return data
 
     @staticmethod
-    def _take_ahead(ahead: collections.deque) -> bytes | None:
+    def _take_ahead(ahead: collections.deque, first: bytes | None = None) -> bytes | None:
         """The next item sent ahead: consecutive chunks joined (one write to the client instead of
-        several), the end (None), or the stream's error (raised)."""
-        item = ahead.popleft()
-        if isinstance(item, HandlerError):
-            raise item
-        if item is None or not ahead or not isinstance(ahead[0], bytes):
-            return item
-        parts = [item]
-        while ahead and isinstance(ahead[0], bytes) and len(parts) < 16:
+        several; after `first` when given), the end (None), or the stream's error (raised)."""
+        if first is None:
+            first = ahead.popleft()
+            if isinstance(first, HandlerError):
+                raise first
+            if first is None or not ahead or not isinstance(ahead[0], bytes):
+                return first
+        parts = [first]
+        while ahead and isinstance(ahead[0], bytes) and len(parts) < 17:
             parts.append(ahead.popleft())
         return b"".join(parts)
 
