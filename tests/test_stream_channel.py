@@ -205,6 +205,18 @@ async def test_isolate_rebuilt_after_a_runaway_while_streaming(url, caplog):
         assert body == split_text().replace(MARKER, REPLACEMENT).encode()
 
 
+async def test_without_the_channel_bytes_cross_as_base64(edgenode, site, monkeypatch):
+    """A mini-racer that did not map the SharedArrayBuffer: same answers, through base64."""
+    from edgenode.handlers import runtime
+
+    monkeypatch.setattr(runtime, "channel_view", lambda value: None)
+    url = edgenode(site, handler_cpu_ms=300, handler_timeout_ms=5000).url
+    for path, want in [("/copy/every.bin", EVERY_BYTE), ("/untouched/every.bin", EVERY_BYTE),
+                       ("/rewrite/split.html", split_text().replace(MARKER, REPLACEMENT).encode())]:
+        status, _, body = await get(url, path)
+        assert (status, body) == (200, want), path
+
+
 # -- the codec, in a bare isolate -------------------------------------------------------------------
 
 def test_embedded_wasm_matches_its_listing():

@@ -144,9 +144,11 @@ class Isolate:
         try:
             for _what, src in self.setup_js:
                 await asyncio.wait_for(self.mr.eval_cancelable(src), 5.0)
-            chan = await self.mr.eval_cancelable("__edge.channel()")
-            if isinstance(chan, memoryview) and not chan.readonly and len(chan) >= 2:
-                self._chan, self._chan_half = chan, len(chan) // 2
+            self._chan = channel_view(await self.mr.eval_cancelable("__edge.channel()"))
+            if self._chan is not None:
+                self._chan_half = len(self._chan) // 2
+            else:  # a mini-racer that does not map it: every byte crosses as base64 instead
+                await self.mr.eval_cancelable("__edge.channelOff()")
             await self.mr.eval_cancelable(
                 "__edge.run(" + json.dumps(json.dumps([["seed", os.urandom(32).hex()]])) + ")")
             out = await self.mr.eval_cancelable("__edge.drain()")
@@ -741,6 +743,13 @@ class Isolate:
             if not fut.done() and sid not in {e[1] for e in self._events if e[0] == "p"}:
                 self._pulls.pop(sid, None)
                 fut.set_exception(HandlerError("Error", "the response stream can never produce more data"))
+
+
+def channel_view(value: Any) -> memoryview | None:
+    """The byte channel as mini-racer hands it over: a writable view of the SharedArrayBuffer."""
+    if isinstance(value, memoryview) and not value.readonly and len(value) >= 2:
+        return value
+    return None
 
 
 def cpu_error(cpu_ms: float) -> HandlerError:

@@ -38,6 +38,7 @@
   const U8 = Uint8Array, apply = Reflect.apply, u8set = U8.prototype.set, u8fromBase64 = U8.fromBase64;
   const u8length = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(U8.prototype), "length").get;
   let chanGiven = false;
+  let chanOutOn = true; // off when the host cannot read the channel: chunks then go as base64
   let outPos = 0;
   const incoming = new Map(); // byte id -> Uint8Array, taken by the body code it was sent for
   function channel() {
@@ -45,6 +46,7 @@
     chanGiven = true;
     return chanBuf;
   }
+  function channelOff() { chanOutOn = false; }
   function takeIn(ev) {
     let u;
     if (ev[2] >= 0) {
@@ -72,7 +74,7 @@
   // Bytes for the host: [offset, length] in the channel, or base64 when it is full.
   function outBytes(u) {
     const n = apply(u8length, u, []); // a genuine typed array (throws otherwise)
-    if (outPos + n > CHAN_HALF) return u.toBase64();
+    if (!chanOutOn || outPos + n > CHAN_HALF) return u.toBase64();
     apply(u8set, chanOut, [u, outPos]);
     const ref = [outPos, n];
     outPos += n;
@@ -295,7 +297,7 @@
   }
 
   globalThis.__edge = Object.freeze({
-    run, drain, recover, hostOp, registerOutStream, errorFields, makeError, opRid, channel, bodyBytes,
+    run, drain, recover, hostOp, registerOutStream, errorFields, makeError, opRid, channel, channelOff, bodyBytes,
     on(kind, fn) { handlers.set(kind, fn); },
     get current() { return current; },
   });
