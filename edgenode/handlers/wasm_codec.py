@@ -100,9 +100,9 @@ INTO_CHAR_CODE_ARRAY, LENGTH, FROM_CHAR_CODE_ARRAY = 0, 1, 2  # imported functio
 def scratch(n: int, arr: int) -> bytes:
     """local arr = the module's i16 scratch array, grown to hold local n units.
 
-    One array kept in a global and reused: a fresh one per call (128 KB for 64 K characters) lands
-    in V8's large-object space, whose pages are mapped and unmapped every time (measured: page
-    faults and memset were a fifth of the isolate thread's time in the S6 benchmark).
+    One array kept in a global and reused (up to 2 MiB for encoding.js's WASM_MAX): a fresh one per
+    call (128 KB for 64 K characters) would land in V8's large-object space, whose pages are mapped
+    and unmapped for every allocation.
     """
     grow = (get(n) + const(4096) + ADD + NEW_ARRAY + b"\x22" + _uleb(arr)  # local.tee
             + b"\x24\x00")  # global.set 0
