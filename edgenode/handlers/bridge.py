@@ -3,7 +3,9 @@
 Bodies cross in chunks: a Python body a handler reads becomes a "host stream" it pulls with
 `read` ops; a body a handler builds as a stream is pulled by the host through the isolate's out
 streams. Chunk bytes travel through the isolate's byte channel (runtime.Isolate.send_bytes and
-the chunk messages), not through the JSON of the batches. A body the handler passes through untouched never enters V8.
+the chunk messages), not through the JSON of the batches. A body the handler passes back
+untouched is sent from the host's copy: a host stream never enters V8, and a small body sent
+along with a fetch() result never crosses back.
 """
 
 from __future__ import annotations

@@ -57,7 +57,9 @@
     }
     incoming.set(ev[1], u);
   }
-  // The bytes the host sent under `id` (once; what nobody took is dropped at the next run).
+  // The bytes the host sent under `id`, once. They must be taken in the microtask checkpoint of
+  // the batch that brought them (fetch.js does, in the first reaction to the host call's
+  // result): what nobody took is dropped at the next run.
   function takeBytes(id) {
     const u = incoming.get(id);
     if (u === undefined) throw new TypeError("edgenode: body bytes are no longer available");
