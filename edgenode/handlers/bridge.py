@@ -1,8 +1,11 @@
 """What handlers may ask of the host, and how requests and responses cross into V8 and back.
 
 Bodies cross in chunks: a Python body a handler reads becomes a "host stream" it pulls with
-`read` ops (base64 chunks); a body a handler builds as a stream is pulled by the host through
-the isolate's out streams. A body the handler passes through untouched never enters V8.
+`read` ops; a body a handler builds as a stream is pulled by the host through the isolate's out
+streams. Chunk bytes travel through the isolate's byte channel (runtime.Isolate.send_bytes and
+the chunk messages), not through the JSON of the batches. A body the handler passes back
+untouched is sent from the host's copy: a host stream never enters V8, and a small body sent
+along with a fetch() result never crosses back.
 """
 
 from __future__ import annotations
@@ -169,25 +172,27 @@ def body_to_js(iso: Isolate, inv: Invocation, body: Body, headers: CIMultiDict[s
         if not body:
             return None
         if inline and len(body) <= INLINE_BODY:
-            return _inline_body(body, headers)
+            return _inline_body(iso, inv, body, headers)
     hs = HostStream(body, keep=not inline)  # not inline: the body may still be sent as it is
     hs.decoded = was_decoded
     return {"h": iso.add_host_stream(inv, hs)}
 
 
-def _inline_body(body: bytes, headers: CIMultiDict[str]) -> dict:
-    """A small body crossing with its description: text as a string, anything else as base64.
+def _inline_body(iso: Isolate, inv: Invocation, body: bytes, headers: CIMultiDict[str]) -> dict:
+    """A small body crossing with its description: text as a string, anything else as bytes.
 
     A text body that is valid UTF-8 crosses as a JS string: `text()` then costs nothing (no
-    base64 on both sides, no UTF-8 decode in JS), and sent back unchanged it is the same bytes.
-    A leading BOM keeps the bytes form: `text()` (TextDecoder) drops it, the string would not.
+    UTF-8 decode in JS), and sent back unchanged it is the same bytes. A leading BOM keeps the
+    bytes form: `text()` (TextDecoder) drops it, the string would not. Other bodies go through
+    the isolate's byte channel; the host stream lets a body handed back untouched be sent from
+    this copy instead of crossing back.
     """
     if _TEXTUAL.search(headers.get("Content-Type", "")) and not body.startswith(b"\xef\xbb\xbf"):
         try:
             return {"t": body.decode()}
         except UnicodeDecodeError:
             pass
-    return {"b": base64.b64encode(body).decode()}
+    return {"k": iso.send_bytes(body), "h": iso.add_host_stream(inv, HostStream(body))}
 
 
 _TEXTUAL = re.compile(r"^\s*text/|json|xml|javascript|ecmascript", re.I)
@@ -541,7 +546,7 @@ async def common_op(iso: Isolate, op: str, arg: Any) -> Any:
         if hs is None:
             return None
         chunk = await hs.read()
-        return None if chunk is None else base64.b64encode(chunk).decode()
+        return None if chunk is None else iso.send_bytes(chunk)
     if op == "cancel":
         hs = iso.host_stream(arg)
         if hs is not None:

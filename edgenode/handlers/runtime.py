@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import collections
 import itertools
 import json
 import logging
@@ -135,6 +136,8 @@ class Isolate:
         self._invocations: dict[int, Invocation] = {}
         self._ops: dict[int, tuple[Invocation | None, asyncio.Task | asyncio.TimerHandle]] = {}
         self._pulls: dict[str, tuple[Invocation, asyncio.Future]] = {}
+        # Out streams being pulled -> what JS sent ahead of the pulls (bytes, None = end, error).
+        self._ahead: dict[str, collections.deque] = {}
         self._host_streams: dict[str, Any] = {}  # sid -> bridge.HostStream
         self._sids = itertools.count(1)
         self.create_ms = 0.0
@@ -146,6 +149,13 @@ class Isolate:
         self._idle_timer: asyncio.TimerHandle | None = None
         self._deadline_timer: asyncio.TimerHandle | None = None  # the earliest wall-clock deadline
         self._stat_fd: int | None = None  # /proc/self/task/<tid>/schedstat of the V8 thread
+        # The byte channel of core.js: a writable view of the isolate's SharedArrayBuffer (first
+        # half host -> JS, second half JS -> host). Dropped before the isolate is closed: the
+        # memory behind it is freed with the isolate.
+        self._chan: memoryview | None = None
+        self._chan_half = 0
+        self._byte_ids = itertools.count(1)
+        self._unplaced: list[list] = []  # "k" events queued since the last batch, bytes not yet placed
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -156,6 +166,11 @@ class Isolate:
         try:
             for _what, src in self.setup_js:
                 await asyncio.wait_for(self.mr.eval_cancelable(src), 5.0)
+            self._chan = channel_view(await self.mr.eval_cancelable("__edge.channel()"))
+            if self._chan is not None:
+                self._chan_half = len(self._chan) // 2
+            else:  # a mini-racer that does not map it: every byte crosses as base64 instead
+                await self.mr.eval_cancelable("__edge.channelOff()")
             await self.mr.eval_cancelable(
                 "__edge.run(" + json.dumps(json.dumps([["seed", os.urandom(32).hex()]])) + ")")
             out = await self.mr.eval_cancelable("__edge.drain()")
@@ -183,6 +198,8 @@ class Isolate:
         self.dead = True
         self.dead_reason = reason
         mr, self.mr = self.mr, None
+        self._chan = None  # never touched again: its memory goes with the isolate
+        self._unplaced.clear()
         for timer in (self._idle_timer, self._deadline_timer):
             if timer is not None:
                 timer.cancel()
@@ -209,6 +226,7 @@ class Isolate:
             if not fut.done():
                 fut.set_exception(reason)
         self._pulls.clear()
+        self._ahead.clear()
         for hs in self._host_streams.values():
             hs.close()
         self._host_streams.clear()
@@ -268,6 +286,7 @@ class Isolate:
         if not inv.future.done():
             inv.future.set_exception(err)
         for sid in list(inv.out_streams):
+            self._ahead.pop(sid, None)
             entry = self._pulls.pop(sid, None)
             if entry is not None and not entry[1].done():
                 entry[1].set_exception(err)
@@ -326,17 +345,99 @@ class Isolate:
             raise self.dead_reason or HandlerError("Error", "isolate closed")
         if inv.error is not None:
             raise inv.error
+        ahead = self._ahead.get(sid)
+        if ahead is None:
+            ahead = self._ahead[sid] = collections.deque()
+        elif ahead:
+            data = self._take_ahead(ahead)
+            if data is not None:
+                inv.streamed += len(data)
+            return data
         fut = asyncio.get_running_loop().create_future()
         self._pulls[sid] = (inv, fut)
         self._send(["p", sid])
         data = await fut
         if data is not None:
+            if ahead and isinstance(ahead[0], bytes):  # what came with it goes out in the same write
+                data = self._take_ahead(ahead, data)
             inv.streamed += len(data)
         return data
+
+    @staticmethod
+    def _take_ahead(ahead: collections.deque, first: bytes | None = None) -> bytes | None:
+        """The next item sent ahead: consecutive chunks joined (one write to the client instead of
+        several; after `first` when given), the end (None), or the stream's error (raised)."""
+        if first is None:
+            first = ahead.popleft()
+            if isinstance(first, HandlerError):
+                raise first
+            if first is None or not ahead or not isinstance(ahead[0], bytes):
+                return first
+        parts = [first]
+        while ahead and isinstance(ahead[0], bytes) and len(parts) < 17:
+            parts.append(ahead.popleft())
+        return b"".join(parts)
+
+    def send_bytes(self, data: bytes) -> int:
+        """Queue body bytes for JS; returns the id JS takes them by (`takeBytes` in fetch.js).
+
+        The bytes are written into the byte channel when the batch is sent (`_place_bytes`); the
+        event must precede whatever names the id in the same batch, which queueing order ensures.
+        """
+        bid = next(self._byte_ids)
+        ev = ["k", bid, data]
+        self._unplaced.append(ev)
+        self._send(ev)
+        return bid
+
+    def _place_bytes(self, batch: list) -> None:
+        """Write the batch's "k" bytes into the channel: ["k", id, offset, length].
+
+        When the channel is full, the batch is cut before the first "k" event that does not fit:
+        the rest goes back to the front of the queue, in order, for the next batch. Bytes that
+        could never fit (or an isolate without a channel) cross as ["k", id, -1, base64].
+        """
+        events, self._unplaced = self._unplaced, []
+        chan, half, pos = self._chan, self._chan_half, 0
+        for i, ev in enumerate(events):
+            data = ev[2]
+            n = len(data)
+            if chan is not None and pos + n <= half:
+                chan[pos:pos + n] = data
+                ev[2] = pos
+                ev.append(n)
+                pos += n
+            elif chan is not None and n <= half and pos:
+                cut = next(j for j, e in enumerate(batch) if e is ev)
+                self._events[:0] = batch[cut:]
+                del batch[cut:]
+                self._unplaced[:0] = events[i:]
+                self._kick.set()
+                return
+            else:
+                ev[2] = -1
+                ev.append(base64.b64encode(data).decode())
+
+    def _chunk_item(self, m: list) -> bytes | HandlerError | None:
+        if m[0] == "serr":
+            return HandlerError(m[2], m[3], m[4])
+        # Copied now: the channel region is reused by the next batch.
+        return None if m[2] is None else self._chunk_bytes(m[2])
+
+    def _chunk_bytes(self, ref: Any) -> bytes:
+        """A chunk named by a chunk message: [offset, length] in the channel's second half, or base64."""
+        if isinstance(ref, str):
+            return base64.b64decode(ref)
+        chan = self._chan
+        if chan is None:
+            raise HandlerError("Error", "the edge handler runtime was shut down")
+        start = self._chan_half + ref[0]
+        return bytes(chan[start:start + ref[1]])
 
     def stream_finished(self, inv: Invocation, sid: str, cancel: bool) -> None:
         inv.out_streams.discard(sid)
         self._pulls.pop(sid, None)
+        self._ahead.pop(sid, None)
         if cancel and not self.dead:
             self._send(["c", sid])
         if not inv.out_streams:
@@ -454,7 +555,7 @@ class Isolate:
             if tag == "s":
                 if (ev[3][0], ev[2]) in slow:
                     return True
-            elif tag != "seed":
+            elif tag != "seed" and tag != "k":
                 return True
         return False
 
@@ -467,6 +568,8 @@ class Isolate:
         await waiter
 
     async def _run_batch(self, batch: list) -> None:
+        if self._unplaced:  # before any await: exactly the "k" events of this batch
+            self._place_bytes(batch)
         mr = self.mr
         loop = asyncio.get_running_loop()
         rids = self._batch_rids(batch)
@@ -648,11 +751,15 @@ class Isolate:
             elif tag == "chunk" or tag == "serr":
                 entry = self._pulls.pop(m[1], None)
                 if entry is None or entry[1].done():
+                    ahead = self._ahead.get(m[1])  # sent ahead of a pull: kept for the next one
+                    if ahead is not None:
+                        ahead.append(self._chunk_item(m))
                     continue
-                if tag == "chunk":
-                    entry[1].set_result(None if m[2] is None else base64.b64decode(m[2]))
+                item = self._chunk_item(m)
+                if isinstance(item, HandlerError):
+                    entry[1].set_exception(item)
                 else:
-                    entry[1].set_exception(HandlerError(m[2], m[3], m[4]))
+                    entry[1].set_result(item)
             elif tag == "log":
                 inv = self._invocations.get(m[1])
                 name = inv.host.handler if inv is not None else "-"
@@ -670,6 +777,13 @@ class Isolate:
             if not fut.done() and sid not in {e[1] for e in self._events if e[0] == "p"}:
                 self._pulls.pop(sid, None)
                 fut.set_exception(HandlerError("Error", "the response stream can never produce more data"))
+
+
+def channel_view(value: Any) -> memoryview | None:
+    """The byte channel as mini-racer hands it over: a writable view of the SharedArrayBuffer."""
+    if isinstance(value, memoryview) and not value.readonly and len(value) >= 2:
+        return value
+    return None
 
 
 def cpu_error(cpu_ms: float) -> HandlerError:

@@ -15,7 +15,10 @@ log = logging.getLogger("edgenode.handlers")
 # from strings (eval, new Function) is refused with an EvalError, as on Cloudflare Workers.
 # --no-compilation-cache: every batch eval of the bridge has a distinct source; with the cache on,
 # V8 kept them all (measured: 3000 evals of 180 KB sources -> 600 MB heap, then JSOOMException).
-V8_FLAGS = ("--single-threaded", "--disallow-code-generation-from-strings", "--no-compilation-cache")
+# --no-liftoff: WebAssembly is compiled by TurboFan at once; encoding.js's wasm codec runs 4-6x
+# slower in the baseline tier, and --single-threaded leaves no background thread to tier it up.
+V8_FLAGS = ("--single-threaded", "--disallow-code-generation-from-strings", "--no-compilation-cache",
+            "--no-liftoff")
 
 _init_lock = threading.Lock()
 _initialized = False

@@ -19,6 +19,70 @@
   const outStreams = new Map(); // sid -> {rid, next(): Promise<Uint8Array|null>, cancel()}
   let streamSeq = 0;
 
+  // ---- the byte channel: body bytes cross without base64 or JSON --------------------------
+  // One SharedArrayBuffer per isolate, handed to the host once (channel()) and otherwise only
+  // reachable from this closure. Its first half carries bytes host -> JS: the host writes them
+  // before it posts a run() whose "k" events name them, and run() copies each into a fresh
+  // Uint8Array before any handler code of the batch runs. Its second half carries bytes
+  // JS -> host: a chunk message names [offset, length], and the host copies the bytes out when
+  // the eval that returned the message comes back. Offsets there restart with a host run() (the
+  // host posts one only after it has read everything of the previous batch). What does not fit
+  // crosses as base64 instead.
+  const CHAN_HALF = 2 << 20;
+  const chanBuf = new SharedArrayBuffer(2 * CHAN_HALF);
+  const chanIn = new Uint8Array(chanBuf, 0, CHAN_HALF);
+  const chanOut = new Uint8Array(chanBuf, CHAN_HALF, CHAN_HALF);
+  // Handler code must never get a reference to the channel: every call with a view of it as
+  // receiver or argument goes through intrinsics captured now, before any handler code runs,
+  // not through prototypes or globals a handler could have replaced since.
+  const U8 = Uint8Array, apply = Reflect.apply, u8set = U8.prototype.set, u8fromBase64 = U8.fromBase64;
+  const u8length = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(U8.prototype), "length").get;
+  let chanGiven = false;
+  let chanOutOn = true; // off when the host cannot read the channel: chunks then go as base64
+  let outPos = 0;
+  const incoming = new Map(); // byte id -> Uint8Array, taken by the body code it was sent for
+  function channel() {
+    if (chanGiven) throw new Error("edgenode: the byte channel was already taken");
+    chanGiven = true;
+    return chanBuf;
+  }
+  function channelOff() { chanOutOn = false; }
+  function takeIn(ev) {
+    let u;
+    if (ev[2] >= 0) {
+      u = new U8(ev[3]);
+      apply(u8set, u, [new U8(chanBuf, ev[2], ev[3])]);
+    } else {
+      u = apply(u8fromBase64, U8, [ev[3]]);
+    }
+    incoming.set(ev[1], u);
+  }
+  // The bytes the host sent under `id`, once. They must be taken in the microtask checkpoint of
+  // the batch that brought them (fetch.js does, in the first reaction to the host call's
+  // result): what nobody took is dropped at the next run.
+  function takeBytes(id) {
+    const u = incoming.get(id);
+    if (u === undefined) throw new TypeError("edgenode: body bytes are no longer available");
+    incoming.delete(id);
+    return u;
+  }
+  // takeBytes for fetch.js, given once (handler code, loaded later, cannot get at it).
+  let bytesGiven = false;
+  function bodyBytes() {
+    if (bytesGiven) throw new Error("edgenode: body bytes access was already given");
+    bytesGiven = true;
+    return takeBytes;
+  }
+  // Bytes for the host: [offset, length] in the channel, or base64 when it is full.
+  function outBytes(u) {
+    const n = apply(u8length, u, []); // a genuine typed array (throws otherwise)
+    if (!chanOutOn || outPos + n > CHAN_HALF) return u.toBase64();
+    apply(u8set, chanOut, [u, outPos]);
+    const ref = [outPos, n];
+    outPos += n;
+    return ref;
+  }
+
   function errorFields(e) {
     let name = "Error", message, stack = "";
     try {
@@ -110,15 +174,27 @@
     }
   }
 
+  // A pull answers with the next chunk and then reads ahead: every further chunk that is ready
+  // goes out in the same drain, up to AHEAD_BYTES / AHEAD_CHUNKS, so a body already in the
+  // isolate needs one round trip, not one per chunk. The host buffers what it did not ask for
+  // yet and pulls again only when it has used all of it.
+  const AHEAD_BYTES = 256 * 1024, AHEAD_CHUNKS = 16;
   function pull(sid) {
     const s = outStreams.get(sid);
     if (!s) { push(["chunk", sid, null]); return; }
+    s.ahead = 0;
+    s.aheadChunks = 0;
+    if (!s.reading) readNext(sid, s);
+  }
+  function readNext(sid, s) {
+    s.reading = true;
     const prev = current;
     current = s.rid;
     let p;
     try {
       p = s.next();
     } catch (e) {
+      s.reading = false;
       outStreams.delete(sid);
       push(["serr", sid, ...errorFields(e)]);
       return;
@@ -126,9 +202,25 @@
       current = prev;
     }
     Promise.resolve(p).then((chunk) => {
-      if (chunk == null) outStreams.delete(sid);
-      push(["chunk", sid, chunk == null ? null : chunk.toBase64()]);
+      s.reading = false;
+      if (outStreams.get(sid) !== s) return; // cancelled or aborted meanwhile
+      if (chunk == null) {
+        outStreams.delete(sid);
+        push(["chunk", sid, null]);
+        return;
+      }
+      let ref;
+      try { ref = outBytes(chunk); } catch (e) {
+        outStreams.delete(sid);
+        push(["serr", sid, ...errorFields(e)]);
+        return;
+      }
+      push(["chunk", sid, ref]);
+      s.ahead += chunk.length;
+      if (s.ahead < AHEAD_BYTES && ++s.aheadChunks < AHEAD_CHUNKS) readNext(sid, s);
     }, (e) => {
+      s.reading = false;
+      if (outStreams.get(sid) !== s) return;
       outStreams.delete(sid);
       push(["serr", sid, ...errorFields(e)]);
     });
@@ -150,6 +242,7 @@
       case "c": continues = true; cancelStream(ev[1]); break;
       case "a": continues = true; abort(ev[1]); break;
       case "seed": reseed(ev[1]); break;
+      case "k": takeIn(ev); break;
       default: throw new Error(`edgenode: unknown event ${ev[0]}`);
     }
   }
@@ -159,6 +252,13 @@
   // chains these events resumed), so the host drains after the microtask checkpoint that follows
   // this eval; "0": every invocation was answered synchronously, no drain is needed.
   function run(json) {
+    // The host has read every chunk message it was sent: the channel's second half is free again,
+    // unless messages a late microtask left in the outbox still name parts of it.
+    if (!outbox.length) outPos = 0;
+    incoming.clear();
+    return deliver(json);
+  }
+  function deliver(json) {
     for (const ev of JSON.parse(json)) queue.push(ev);
     continues = false;
     while (queuePos < queue.length) {
@@ -176,7 +276,7 @@
     const culprit = current;
     current = 0;
     if (culprit) abort(culprit);
-    const rest = run("[]");
+    const rest = deliver("[]"); // not run(): the host has not read this batch's chunks yet
     return JSON.stringify([culprit, rest]);
   }
 
@@ -194,12 +294,12 @@
 
   function registerOutStream(rid, next, cancel) {
     const sid = "j" + (++streamSeq);
-    outStreams.set(sid, { rid, next, cancel });
+    outStreams.set(sid, { rid, next, cancel, reading: false, ahead: 0, aheadChunks: 0 });
     return sid;
   }
 
   globalThis.__edge = Object.freeze({
-    run, drain, recover, hostOp, registerOutStream, errorFields, makeError, opRid,
+    run, drain, recover, hostOp, registerOutStream, errorFields, makeError, opRid, channel, channelOff, bodyBytes,
     on(kind, fn) { handlers.set(kind, fn); },
     get current() { return current; },
   });

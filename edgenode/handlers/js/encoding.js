@@ -10,6 +10,8 @@
  *                  globalThis.DOMException exists at call time, else an Error with that name).
  *   TextEncoderStream, TextDecoderStream - the streaming forms (need TransformStream, looked up when
  *                  constructed); a surrogate pair split across chunks is kept together.
+ * Strings and byte runs of 64 characters to 1 Mi go through a WebAssembly codec
+ * (edgenode/handlers/wasm_codec.py); the results are the same as the JavaScript paths'.
  * Known gaps: no other legacy encodings (RangeError for unknown labels, as browsers do for unknown
  * labels).
  */
@@ -82,6 +84,42 @@
     return [i, j];
   }
 
+  // ---- the WebAssembly codec (edgenode/handlers/wasm_codec.py, where its listing is) -----------
+  // JS String Builtins let it read and build strings at ~1 ns a character, where JS loops over
+  // charCodeAt / String.fromCharCode cost 4-8 ns. Used for strings and byte runs of WASM_MIN..
+  // WASM_MAX; anything else, or an isolate without WebAssembly, takes the JavaScript paths. It
+  // keeps its memory (at most 3 * WASM_MAX + 4 bytes) and a scratch array (at most 2 MiB) for the
+  // isolate's life.
+  const WASM_CODEC = '0061736d01000000011f055e770160036f63007f017f60016f017f600363007f7f01646f60017f016f025f030e7761736d3a6a732d737472696e6711696e746f43686172436f6465417272617900010e7761736d3a6a732d737472696e67066c656e67746800020e7761736d3a6a732d737472696e671166726f6d43686172436f64654172726179000303030202040503010001060701630001d0000b071303036d656d020003656e6300030364656300040ac509028f0402057f01630020001001210123002206d1044020014180206afb0700220624000b2006fb0f200149044020014180206afb0700220624000b20002006410010001a02400340200220014f0d01200241046a20014d044020062002fb0d002006200241016afb0d00722006200241026afb0d00722006200241036afb0d0072418001490440200320062002fb0d002006200241016afb0d00410874722006200241026afb0d00411074722006200241036afb0d0041187472360000200241046a2102200341046a21030c020b0b20062002fb0d002104200241016a21022004418001490440200320043a0000200341016a21030c010b20044180104904402003200441067641c001723a000020032004413f71418001723a0001200341026a21030c010b20044180f803714180b0034604402002200149044020062002fb0d00210520054180f803714180b803460440200241016a210220044180b0036b410a7420054180b8036b6a418080046a21042003200441127641f001723a000020032004410c76413f71418001723a000120032004410676413f71418001723a000220032004413f71418001723a0003200341046a21030c030b0b41fdff0321040b20044180f803714180b80346044041fdff0321040b20032004410c7641e001723a000020032004410676413f71418001723a000120032004413f71418001723a0002200341036a21030c000b0b20030bb10503047f016300017f23002205d1044020004180206afb0700220524000b2005fb0f200049044020004180206afb0700220524000b02400340200120004f0d01200141046a20004d04402001280000210620064180818284787145044020052002200641ff0171fb0e002005200241016a200641087641ff0171fb0e002005200241026a200641107641ff0171fb0e002005200241036a2006411876fb0e00200141046a2101200241046a21020c020b0b20012d000021032003418001490440200520022003fb0e00200241016a2102200141016a21010c010b200341c201490440d06f0f0b200341e001490440200141016a20004f0440d06f0f0b20012d000141c00171418001470440d06f0f0b200520022003411f7141067420012d0001413f7172fb0e00200241016a2102200141026a21010c010b200341f001490440200141026a20004f0440d06f0f0b20012d000141c00171418001470440d06f0f0b20012d000241c00171418001470440d06f0f0b2003410f71410c7420012d0001413f714106747220012d0002413f717221042004418010490440d06f0f0b20044180f003714180b003460440d06f0f0b200520022004fb0e00200241016a2102200141036a21010c010b200341f501490440200141036a20004f0440d06f0f0b20012d000141c00171418001470440d06f0f0b20012d000241c00171418001470440d06f0f0b20012d000341c00171418001470440d06f0f0b200341077141127420012d0001413f71410c747220012d0002413f714106747220012d0003413f71722104200441808004490440d06f0f0b200441ffffc3004b0440d06f0f0b2004418080046b2104200520022004410a764180b0036afb0e00200241016a210220052002200441ff07714180b8036afb0e00200241016a2102200141046a21010c010bd06f0f0b0b20054100200210020b';
+  const WASM_MIN = 64, WASM_MAX = 1 << 20;
+  // The codec's memory holds other requests' text between calls: handler code must never get a
+  // reference to it. So the codec is instantiated now (before any handler code runs), and every
+  // call that has the memory or a view of it as receiver or argument goes through intrinsics
+  // captured here, not through prototypes or globals a handler could have replaced since.
+  const U8 = Uint8Array, apply = Reflect.apply, u8set = U8.prototype.set;
+  const byteLength = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'byteLength').get;
+  let wasm = null;
+  try {
+    const m = new WebAssembly.Module(U8.fromHex(WASM_CODEC), { builtins: ['js-string'] });
+    const e = new WebAssembly.Instance(m, {}).exports;
+    const proto = WebAssembly.Memory.prototype;
+    wasm = {
+      enc: e.enc, dec: e.dec, mem: e.mem, grow: proto.grow,
+      buffer: Object.getOwnPropertyDescriptor(proto, 'buffer').get,
+    };
+  } catch (_) { /* no WebAssembly or no string builtins: the JS paths do the work */ }
+  function codec() { return wasm; }
+  // The codec's memory, grown to hold `bytes` (+4: the decoder may look past the end by 3).
+  function room(c, bytes) {
+    let buf = apply(c.buffer, c.mem, []);
+    const have = apply(byteLength, buf, []);
+    if (have < bytes + 4) {
+      apply(c.grow, c.mem, [Math.ceil((bytes + 4 - have) / 65536)]);
+      buf = apply(c.buffer, c.mem, []);
+    }
+    return buf;
+  }
+
   const NON_ASCII = /[^\x00-\x7f]/;
   const HIGH_LATIN1 = /[\x80-\xff]/;
 
@@ -89,6 +127,15 @@
     get encoding() { return 'utf-8'; }
     encode(input = '') {
       const s = String(input);
+      if (s.length >= WASM_MIN && s.length <= WASM_MAX) {
+        const c = codec();
+        if (c !== null) {
+          const buf = room(c, s.length * 3);
+          const n = c.enc(s), out = new U8(n);
+          apply(u8set, out, [new U8(buf, 0, n)]);
+          return out;
+        }
+      }
       if (!NON_ASCII.test(s)) { // the common case, checked natively by the regexp engine
         const out = new Uint8Array(s.length);
         for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
@@ -130,12 +177,19 @@
       const seq = bytes[j] >= 0xf0 ? 4 : bytes[j] >= 0xe0 ? 3 : 2;
       if (j + seq > n) end = j;
     }
-    let latin1 = '';
-    for (let i = 0; i < end; i += 8192) latin1 += String.fromCharCode.apply(null, bytes.subarray(i, Math.min(i + 8192, end)));
-    let s;
-    if (!HIGH_LATIN1.test(latin1)) s = latin1;
-    else {
-      try { s = decodeURIComponent(escape(latin1)); } catch (_) { return this.decodeExact(bytes, flush); }
+    let s = null;
+    const c = end <= WASM_MAX ? codec() : null;
+    if (c !== null) {
+      apply(u8set, new U8(room(c, end), 0, end), [end === n ? bytes : bytes.subarray(0, end)]);
+      s = c.dec(end); // null: not valid UTF-8, the exact decoder below replaces what it must
+      if (s === null) return this.decodeExact(bytes, flush);
+    } else {
+      let latin1 = '';
+      for (let i = 0; i < end; i += 8192) latin1 += String.fromCharCode.apply(null, bytes.subarray(i, Math.min(i + 8192, end)));
+      if (!HIGH_LATIN1.test(latin1)) s = latin1;
+      else {
+        try { s = decodeURIComponent(escape(latin1)); } catch (_) { return this.decodeExact(bytes, flush); }
+      }
     }
     return end === n ? s : s + this.decodeExact(bytes.subarray(end), flush);
   };

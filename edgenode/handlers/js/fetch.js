@@ -7,6 +7,7 @@
   "use strict";
   const E = globalThis.__edge;
   const CHUNK = 64 * 1024;
+  const takeBytes = E.bodyBytes();
 
   // ---- UTF-8 without depending on TextEncoder (encoding.js may load later) -------------------
   function utf8Encode(s) {
@@ -135,7 +136,15 @@
     return [{ t: String(init) }, "text/plain;charset=UTF-8"];
   }
 
-  function hostRead(sid) { return E.hostOp("read", sid).then((b64) => (b64 == null ? null : Uint8Array.fromBase64(b64))); }
+  // A chunk of a host stream: the id of bytes sent through the byte channel (null at the end).
+  function hostRead(sid) { return E.hostOp("read", sid).then((id) => (id == null ? null : takeBytes(id))); }
+  // A body from a host description: {k: id of bytes sent with it, h: the same bytes as a host
+  // stream} | {b: base64} | {h: host stream id}. With both, the bytes are read here, and a body
+  // handed back untouched is named by its host stream: the host sends its own copy.
+  function hostBody(b) {
+    if (b.k !== undefined) return b.h !== undefined ? { u: takeBytes(b.k), h: b.h } : { u: takeBytes(b.k) };
+    return b.b !== undefined ? { u: Uint8Array.fromBase64(b.b) } : b;
+  }
 
   // An async chunk source over any body form; used by streams, text() and the drain to the host.
   function chunkSource(src) {
@@ -225,7 +234,8 @@
     _cloneSrc() {
       if (this.bodyUsed) throw new TypeError(`Failed to execute 'clone' on '${this.constructor.name}': body stream already read`);
       const s = this.#src;
-      if (s === null || s.t !== undefined || s.u !== undefined) return s;
+      if (s === null || s.t !== undefined) return s;
+      if (s.u !== undefined) return s.h !== undefined ? { u: s.u } : s; // one of them may name the host copy
       const [a, b] = this.body.tee();
       this.#src = { r: a };
       this.#stream = a;
@@ -237,6 +247,7 @@
   function describeBody(src, rid) {
     if (src === null) return null;
     if (src.t !== undefined) return { t: src.t };
+    if (src.u !== undefined && src.h !== undefined) return { h: src.h }; // untouched bytes from the host
     if (src.u !== undefined && src.u.length <= 1 << 20) return { b: src.u.toBase64() };
     if (src.h !== undefined) return { h: src.h };
     const source = chunkSource(src);
@@ -401,7 +412,7 @@
       r.#status = d.status;
       r.#url = d.url || "";
       r._limit = d.limit || 0;
-      if (d.body) r._initBody(d.body.b !== undefined ? { u: Uint8Array.fromBase64(d.body.b) } : d.body);
+      if (d.body) r._initBody(hostBody(d.body));
       if (immutable) freezeHeaders(r.headers);
       r.dirty = false;
       return r;
@@ -442,7 +453,7 @@
       trusted = true;
       let r;
       try { r = new Request(d.url, init); } finally { trusted = false; }
-      if (d.body) r._initBody(d.body.b !== undefined ? { u: Uint8Array.fromBase64(d.body.b) } : d.body);
+      if (d.body) r._initBody(hostBody(d.body));
       setOrigin(r, rid);
       return r;
     },
