@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from multidict import CIMultiDict
 
 from edgenode.exchange import EdgeRequest
-from edgenode.handlers.bridge import HandlerError, _inline_body, edge_request_from_js
+from edgenode.handlers.bridge import HandlerError, edge_request_from_js, text_form
 from edgenode.handlers.runtime import _from_json, _js_string, _to_json
 
 
@@ -62,13 +62,13 @@ def test_batch_json_falls_back_for_what_orjson_refuses() -> None:
     assert _js_string(_to_json(["a'b\\c"])) == "'[\"a\\'b\\\\\\\\c\"]'"
 
 
-def test_inline_body_text_only_when_exact() -> None:
+def test_text_form_only_when_exact() -> None:
     html = CIMultiDict({"Content-Type": "text/html; charset=utf-8"})
-    assert _inline_body("héllo".encode(), html) == {"t": "héllo"}
-    assert _inline_body(b"\xef\xbb\xbfbom", html)["b"]  # text() would drop the BOM
-    assert _inline_body(b"\xff\xfe", html)["b"]  # not UTF-8
-    assert _inline_body(b"{}", CIMultiDict({"Content-Type": "application/json"})) == {"t": "{}"}
-    assert _inline_body(b"PNG", CIMultiDict({"Content-Type": "image/png"}))["b"]
+    assert text_form("héllo".encode(), html) == "héllo"
+    assert text_form(b"\xef\xbb\xbfbom", html) is None  # text() would drop the BOM
+    assert text_form(b"\xff\xfe", html) is None  # not UTF-8
+    assert text_form(b"{}", CIMultiDict({"Content-Type": "application/json"})) == "{}"
+    assert text_form(b"PNG", CIMultiDict({"Content-Type": "image/png"})) is None
 
 
 async def _get(url: str, path: str) -> tuple[int, bytes]:

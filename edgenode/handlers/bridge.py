@@ -187,12 +187,20 @@ def _inline_body(iso: Isolate, inv: Invocation, body: bytes, headers: CIMultiDic
     the isolate's byte channel; the host stream lets a body handed back untouched be sent from
     this copy instead of crossing back.
     """
+    text = text_form(body, headers)
+    if text is not None:
+        return {"t": text}
+    return {"k": iso.send_bytes(body), "h": iso.add_host_stream(inv, HostStream(body))}
+
+
+def text_form(body: bytes, headers: CIMultiDict[str]) -> str | None:
+    """The body as a string when it may cross as one: textual type, valid UTF-8, no BOM."""
     if _TEXTUAL.search(headers.get("Content-Type", "")) and not body.startswith(b"\xef\xbb\xbf"):
         try:
-            return {"t": body.decode()}
+            return body.decode()
         except UnicodeDecodeError:
             pass
-    return {"k": iso.send_bytes(body), "h": iso.add_host_stream(inv, HostStream(body))}
+    return None
 
 
 _TEXTUAL = re.compile(r"^\s*text/|json|xml|javascript|ecmascript", re.I)
