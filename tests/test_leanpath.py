@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from edgenode.leanpath import parse_head
 from tests.conftest import raw_request, status_of
+from tests.test_fastpath import masked, request
 
 PAGE = ("<!doctype html><title>t</title>" + "<p>lean path</p>" * 300).encode()
 STREAM_HANDLER = """export function onRequest(event) {
@@ -42,7 +43,6 @@ SITE = {
     "netlify.toml": ('[[edge_handlers]]\n  handler = "stream"\n  path = "/stream"\n'
                      '[[edge_handlers]]\n  handler = "seen"\n  path = "/seen.html"\n'),
 }
-_VOLATILE = re.compile(rb"^(Date|X-Nf-Request-Id|Age): .*$", re.M | re.I)
 
 
 class Conn:
@@ -94,14 +94,6 @@ class Conn:
 
     def close(self) -> None:
         self.sock.close()
-
-
-def masked(raw: bytes) -> bytes:
-    return _VOLATILE.sub(lambda m: m.group(1) + b": *", raw)
-
-
-def request(path: str, method: str = "GET", headers: str = "") -> bytes:
-    return f"{method} {path} HTTP/1.1\r\nHost: example.test\r\n{headers}\r\n".encode()
 
 
 @pytest.fixture
