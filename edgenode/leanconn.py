@@ -285,30 +285,37 @@ class LeanPathProtocol(FastPathProtocol):
             head = response_head(method, status, headers, body.length, date, SERVER_SOFTWARE, _serialize_headers)
             if not self._send(head) or method == "HEAD":
                 return
-            if await self._send_file(fh, body):
-                notes["sent"] = body.length
+            try:
+                if await send_file(self.transport, fh, body, self._write_chunk):
+                    notes["sent"] = body.length
+            except ConnectionError:
+                return
         finally:
             fh.close()
 
-    async def _send_file(self, fh: Any, body: FileBody) -> bool:
-        loop = self._loop
-        transport = self.transport
-        if body.length and transport is not None and not _NO_SENDFILE.get((type(loop), type(transport))):
-            try:
-                await loop.sendfile(transport, fh, body.offset, body.length, fallback=False)
-                return True
-            except (NotImplementedError, RuntimeError, AttributeError):
-                # This loop (uvloop) or transport has no native sendfile: read and write chunks.
-                _NO_SENDFILE[(type(loop), type(transport))] = True
-            except ConnectionError:
-                return False
-        fh.seek(body.offset)
-        left = body.length
-        while left > 0:
-            chunk = await loop.run_in_executor(None, fh.read, min(FILE_CHUNK, left))
-            if not chunk:
-                break
-            left -= len(chunk)
-            if not self._send(chunk) or not await self._drain():
-                return False
-        return True
+    async def _write_chunk(self, data: bytes) -> bool:
+        return self._send(data) and await self._drain()
+
+
+async def send_file(transport: Any, fh: Any, body: FileBody, write: Callable[[bytes], Awaitable[bool]]) -> bool:
+    """Send `body` of the open file: native sendfile where the loop and transport have it, else
+    chunks read off the loop and passed to `write` (False: the client is gone). Both the aiohttp
+    writer (server.py) and the lean path send files through this."""
+    loop = asyncio.get_running_loop()
+    if body.length and transport is not None and not _NO_SENDFILE.get((type(loop), type(transport))):
+        try:
+            await loop.sendfile(transport, fh, body.offset, body.length, fallback=False)
+            return True
+        except (NotImplementedError, RuntimeError, AttributeError):
+            # This loop (uvloop) or transport (TLS) has no native sendfile: read and write chunks.
+            _NO_SENDFILE[(type(loop), type(transport))] = True
+    fh.seek(body.offset)
+    left = body.length
+    while left > 0:
+        chunk = await loop.run_in_executor(None, fh.read, min(FILE_CHUNK, left))
+        if not chunk:
+            break
+        left -= len(chunk)
+        if not await write(chunk):
+            return False
+    return True

@@ -18,7 +18,7 @@ from edgenode.accesslog import log_request
 from edgenode.errors import error_response
 from edgenode.exchange import EdgeRequest, EdgeResponse, Exchange, FileBody, new_request_id
 from edgenode.fastpath import FastIndex
-from edgenode.leanconn import LeanGate, LeanPathProtocol, LeanServer
+from edgenode.leanconn import LeanGate, LeanPathProtocol, LeanServer, send_file
 from edgenode.leanpath import LeanRequest
 from edgenode.limits import BodyTimeout, GuardedProtocol, GuardedServer, Limits, body_chunks
 from edgenode.node import EdgeNode
@@ -28,8 +28,6 @@ from edgenode.request_checks import Rejection, check_request, split_target
 from edgenode.respond import SERVER
 
 log = logging.getLogger("edgenode")
-CHUNK = 256 * 1024
-_NO_SENDFILE: dict[tuple[type, type], bool] = {}  # (loop, transport) classes without a native sendfile
 
 
 def _split_host(authority: str) -> str:
@@ -163,8 +161,12 @@ async def _write(request: web.BaseRequest, resp: EdgeResponse, notes: dict) -> w
             sr = web.StreamResponse(status=status, headers=headers)
             await sr.prepare(request)
             if request.method != "HEAD":
+                async def write(chunk: bytes) -> bool:
+                    await sr.write(chunk)
+                    return True
+
                 try:
-                    await _send_file(request, sr, fh, body)
+                    await send_file(request.transport, fh, body, write)
                 except ConnectionError:
                     return sr  # the client went away mid-body: aiohttp closes the connection quietly
                 notes["sent"] = body.length
@@ -216,30 +218,6 @@ def _head(resp: EdgeResponse, length: int) -> web.Response:
 
 class _HeadWithFirstChunk(web.StreamResponse):
     _send_headers_immediately = False
-
-
-async def _send_file(request: web.BaseRequest, sr: web.StreamResponse, fh, body: FileBody) -> None:
-    loop = asyncio.get_running_loop()
-    transport = request.transport
-    if body.length and transport is not None and not _NO_SENDFILE.get((type(loop), type(transport))):
-        try:
-            await loop.sendfile(transport, fh, body.offset, body.length, fallback=False)
-            return
-        except (NotImplementedError, RuntimeError, AttributeError):
-            # This loop (uvloop) or transport (TLS) has no native sendfile: read and write chunks.
-            _NO_SENDFILE[(type(loop), type(transport))] = True
-
-    def read(n: int) -> bytes:
-        return fh.read(n)
-
-    fh.seek(body.offset)
-    left = body.length
-    while left > 0:
-        chunk = await loop.run_in_executor(None, read, min(CHUNK, left))
-        if not chunk:
-            break
-        left -= len(chunk)
-        await sr.write(chunk)
 
 
 class EdgeProtocol(LeanGate, GuardedProtocol, LeanPathProtocol):

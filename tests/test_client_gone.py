@@ -9,7 +9,7 @@ import socket
 import pytest
 from aiohttp import web
 
-from edgenode import server
+from edgenode import leanconn
 from edgenode.origins.static import INLINE_LIMIT
 from tests.test_large_files import _NoSendfile as NoSendfile
 
@@ -64,7 +64,7 @@ async def test_streamed_proxy_body(edgenode, make_site, caplog, unused_tcp_port)
 @pytest.mark.parametrize("sendfile", [True, False], ids=["sendfile", "chunked"])
 async def test_large_file_body(edgenode, make_site, caplog, monkeypatch, sendfile):
     if not sendfile:
-        monkeypatch.setattr(server, "_NO_SENDFILE", NoSendfile())
+        monkeypatch.setattr(leanconn, "_NO_SENDFILE", NoSendfile())
     url = edgenode(make_site({"big.bin": b"y" * (INLINE_LIMIT * 4)})).url
     first = await asyncio.to_thread(hang_up_after_head, url, "/big.bin")
     assert first.startswith(b"HTTP/1.1 200 ")

@@ -8,7 +8,7 @@ import random
 import aiohttp
 import pytest
 
-from edgenode import server
+from edgenode import leanconn
 from edgenode.origins.static import INLINE_LIMIT
 
 DATA = random.Random(5).randbytes(INLINE_LIMIT + 123_457)
@@ -22,7 +22,7 @@ class _NoSendfile(dict):
 @pytest.mark.parametrize("sendfile", [True, False], ids=["sendfile", "chunked"])
 async def test_large_file_whole_range_and_head(edgenode, make_site, monkeypatch, sendfile):
     if not sendfile:  # the path uvloop takes: no native sendfile, chunks read off the loop
-        monkeypatch.setattr(server, "_NO_SENDFILE", _NoSendfile())
+        monkeypatch.setattr(leanconn, "_NO_SENDFILE", _NoSendfile())
     url = edgenode(make_site({"big.bin": DATA})).url
     async with aiohttp.ClientSession() as s:
         for _ in range(2):  # never cached: both answers come from the file
