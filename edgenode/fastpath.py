@@ -24,7 +24,6 @@ import random
 import time
 import weakref
 from dataclasses import dataclass
-from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -35,6 +34,7 @@ from multidict import CIMultiDict
 
 from edgenode import accesslog
 from edgenode.cache_phase import STATUS_HIT
+from edgenode.leanpath import response_head
 
 try:  # the serializer aiohttp itself uses, so the bytes are the same
     from aiohttp.http_writer import _serialize_headers
@@ -53,7 +53,6 @@ INDEX_MAX = 4096  # remembered request heads; the oldest is forgotten first ...
 INDEX_MAX_BYTES = 8 * 1024 * 1024  # ... also when their keys, heads and redirect bodies pass this
 REDIRECT_BODY_MAX = 1024
 _SCAN_MAX = 64 * 1024  # a partial head longer than this stops the boundary tracking of a connection
-_EMPTY_STATUS = frozenset({204, 304})
 # Per-request headers: their values are filled in for every answer.
 _RID, _AGE, _DATE = "@@edgenode-rid@@", "@@edgenode-age@@", "@@edgenode-date@@"
 _SLOTS = {_RID.encode(): 0, _AGE.encode(): 1, _DATE.encode(): 2}
@@ -233,33 +232,16 @@ def _request_head(request: web.BaseRequest) -> bytes | None:
 
 
 def _response_template(method: str, resp: EdgeResponse, body_len: int) -> tuple[bytes, tuple[int, ...]]:
-    """The head aiohttp writes for this response from server._write (web.Response), with placeholders.
-
-    Mirrors web.Response._start and StreamResponse._prepare_headers for an HTTP/1.1 keep-alive request.
-    """
-    status = resp.status
+    """The head aiohttp writes for this response from server._write (web.Response), with placeholders
+    for the per-request values (leanpath.response_head mirrors aiohttp's header preparation)."""
     h: CIMultiDict[str] = CIMultiDict(resp.headers)
     h.popall("Content-Length", None)
-    empty_body = status in _EMPTY_STATUS or status < 200 or method == "HEAD"
-    if method == "HEAD":
-        if status not in _EMPTY_STATUS and status >= 200:
-            h["Content-Length"] = str(body_len)
-    elif status not in _EMPTY_STATUS and status >= 200:
-        h["Content-Length"] = str(body_len)
-    if not empty_body and body_len:
-        h.setdefault("Content-Type", "application/octet-stream")
     if "X-Nf-Request-Id" in h:
         h["X-Nf-Request-Id"] = _RID
     if "Age" in h:
         h["Age"] = _AGE
-    if "Date" not in h:
-        h["Date"] = _DATE
-    h.setdefault("Server", SERVER_SOFTWARE)
-    try:
-        reason = HTTPStatus(status).phrase
-    except ValueError:
-        reason = ""
-    raw = _serialize_headers(f"HTTP/1.1 {status} {reason}", h).replace(b"%", b"%%")
+    raw = response_head(method, resp.status, h, body_len, _DATE, SERVER_SOFTWARE, _serialize_headers)
+    raw = raw.replace(b"%", b"%%")
     # `%b` placeholders, and which per-request value each takes, in the order they appear.
     found = sorted((raw.index(token), slot) for token, slot in _SLOTS.items() if token in raw)
     for token in _SLOTS:

@@ -226,6 +226,7 @@ class LeanPathProtocol(FastPathProtocol):
         date = rfc822_formatted_time()
         empty = method == "HEAD" or status in _EMPTY_STATUS or status < 200
         if isinstance(body, bytes):
+            headers.popall("Content-Length", None)  # as server._write: the length goes last, computed
             head = response_head(method, status, headers, len(body), date, SERVER_SOFTWARE, _serialize_headers,
                                  keep_alive=not a.close)
             if method != "HEAD":
