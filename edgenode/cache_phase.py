@@ -81,12 +81,12 @@ def store(node: EdgeNode, ex: Exchange) -> None:
             return  # large files stream from disk and stay out of memory
         ttl = None
     else:
-        if carries_unkeyed_override(ex.request.headers):
-            return  # the origin may have used it: never share that answer (cache poisoning)
         verdict = dynamic_storability("GET", resp.status, resp.headers,
                                       "Authorization" in ex.request.headers)
         if not verdict.store:
-            return
+            return  # (checked first: most dynamic answers do not opt in, and this is cheaper)
+        if carries_unkeyed_override(ex.request.headers):
+            return  # the origin may have used it: never share that answer (cache poisoning)
         ttl = verdict.ttl
     spec = vary_spec(resp.headers)
     base = _primary(ex, ex.target.query_string)

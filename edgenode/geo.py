@@ -98,9 +98,19 @@ def database(path: str) -> GeoDatabase | None:
     return _databases[path]
 
 
+@lru_cache(maxsize=256)
+def _unknown(accept_language: str | None) -> Geo:
+    # Geo is frozen: without a database or an override, requests share one per Accept-Language.
+    return Geo(language=first_language(accept_language))
+
+
 def geo_for(options: Any, client_ip: str, headers: Any) -> Geo:
-    language = first_language(headers.get("Accept-Language"))
-    geo = Geo(language=language)
+    accept_language = headers.get("Accept-Language")
+    if accept_language is None or len(accept_language) <= 256:  # bounded memo: no huge keys kept
+        geo = _unknown(accept_language)
+    else:
+        geo = Geo(language=first_language(accept_language))
+    language = geo.language
     if getattr(options, "geoip_db", None):
         db = database(options.geoip_db)
         found = db.lookup(client_ip) if db is not None else None

@@ -134,6 +134,7 @@ class GuardedProtocol(RequestHandler):
         self._refused = False
         self._counted = False
         self._hdr_timer: asyncio.TimerHandle | None = None
+        self._hdr_since: float | None = None  # loop time the current header wait began; None: not waiting
         self._hdr_bytes = 0  # bytes of the header block being received
         self._hdr_tail = b""  # its last 3 bytes, to find a CRLFCRLF split across reads
         self._line_bytes = 0  # bytes of its request line so far
@@ -168,7 +169,7 @@ class GuardedProtocol(RequestHandler):
         if self._counted:
             self._counted = False
             self._guard.open_connections -= 1
-        self._disarm()
+        self._disarm(stop=True)
         super().connection_lost(exc)
 
     # -- header phase ------------------------------------------------------------------------
@@ -181,7 +182,7 @@ class GuardedProtocol(RequestHandler):
         # pipelined requests behind a busy one are still bounded by aiohttp's per-field limits.
         guarded = (lp is None or lp.is_eof()) and not self._request_in_progress and not self._messages
         if guarded:
-            if self._hdr_timer is None:
+            if self._hdr_since is None:
                 self._arm()
             self._got_bytes = True
             if not self._line_done:
@@ -220,17 +221,30 @@ class GuardedProtocol(RequestHandler):
                 exc = UnsupportedVersion(message=f"HTTP/{version[0]}.{version[1]} is not supported")
                 msgs[i] = (_ErrInfo(status=505, exc=exc, message=exc.message), EMPTY_PAYLOAD)
 
+    # The header timer is cancelled lazily: a request's headers usually arrive at once, and
+    # scheduling and cancelling a timer for each request on a keep-alive connection cost more than
+    # letting one timer run on and, when it fires, re-arm for whatever wait is in progress then.
     def _arm(self) -> None:
         if self._limits.header_timeout > 0:
-            self._hdr_timer = self._loop.call_later(self._limits.header_timeout, self._header_timeout)
+            self._hdr_since = self._loop.time()
+            if self._hdr_timer is None:
+                self._hdr_timer = self._loop.call_later(self._limits.header_timeout, self._header_timeout)
 
-    def _disarm(self) -> None:
-        if self._hdr_timer is not None:
+    def _disarm(self, stop: bool = False) -> None:
+        self._hdr_since = None
+        if stop and self._hdr_timer is not None:
             self._hdr_timer.cancel()
             self._hdr_timer = None
 
     def _header_timeout(self) -> None:
         self._hdr_timer = None
+        since = self._hdr_since
+        if since is None:
+            return  # no header wait in progress
+        left = since + self._limits.header_timeout - self._loop.time()
+        if left > 0:  # this wait began after the one the timer was set for
+            self._hdr_timer = self._loop.call_later(left, self._header_timeout)
+            return
         if self.transport is None or self._force_close or self._close:
             return
         lp = self._last_payload
@@ -245,7 +259,7 @@ class GuardedProtocol(RequestHandler):
 
     def _reject(self, status: int, reason: str) -> None:
         self._guard.rejected[status] += 1
-        self._disarm()
+        self._disarm(stop=True)
         transport = self.transport
         # Stop aiohttp's request loop without closing the socket: _answer_and_close does that.
         self.transport = None

@@ -45,25 +45,34 @@ log = logging.getLogger("edgenode.proxy")
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade",
                         "proxy-authorization", "proxy-authenticate", "proxy-connection"})
 BUFFER_LIMIT = 64 * 1024  # upstream bodies up to this Content-Length are read whole, larger ones stream
+# Never forwarded from the client: the client computes Host; Expect is answered here (aiohttp).
+_REQUEST_DROP = frozenset({"host", "expect"})
 SIGNATURE_LIFETIME = 300  # seconds: exp = iat + 5 minutes (redirects.md 11)
 
 
 def _connection_tokens(headers: Any) -> set[str]:
-    tokens: set[str] = set()
-    for value in headers.getall("Connection", ()):
-        tokens.update(t.strip().lower() for t in value.split(",") if t.strip())
-    return tokens
+    """The lower-case names listed in `Connection` headers (a multidict or a list of pairs)."""
+    if hasattr(headers, "getall"):
+        listed = headers.getall("Connection", ())
+    else:
+        listed = [v for k, v in headers if k.lower() == "connection"]
+    return {t.strip().lower() for value in listed for t in value.split(",") if t.strip()}
+
+
+def forward_pairs(headers: Any, drop_also: frozenset[str] | set[str] = frozenset()) -> list[tuple[str, str]]:
+    """`headers` (a multidict or a list of pairs) without hop-by-hop ones (and those `Connection`
+    names), `Proxy-*` and `drop_also` (lower-case names), as a list of pairs in their order."""
+    pairs = headers.items() if hasattr(headers, "getall") else headers
+    drop = HOP_BY_HOP | drop_also
+    tokens = _connection_tokens(headers)
+    if tokens:
+        drop = drop | tokens
+    return [(k, v) for k, v in pairs if (lk := k.lower()) not in drop and not lk.startswith("proxy-")]
 
 
 def forward_headers(headers: Any, *, drop_also: frozenset[str] = frozenset()) -> CIMultiDict[str]:
     """A copy of `headers` without hop-by-hop ones (and those `Connection` names), `Proxy-*` and `drop_also`."""
-    drop = HOP_BY_HOP | _connection_tokens(headers) | drop_also
-    out: CIMultiDict[str] = CIMultiDict()
-    for k, v in headers.items():
-        lk = k.lower()
-        if lk not in drop and not lk.startswith("proxy-"):
-            out.add(k, v)
-    return out
+    return CIMultiDict(forward_pairs(headers, drop_also))
 
 
 def upstream_url(target: OriginTarget) -> str:
@@ -143,37 +152,42 @@ class ProxyOrigin:
         return aiohttp.ClientTimeout(total=None, connect=None, sock_connect=self.options.proxy_connect_timeout,
                                      sock_read=self.options.proxy_read_timeout)
 
-    def request_headers(self, node: EdgeNode, ex: Exchange, target: OriginTarget) -> CIMultiDict[str]:
+    def request_headers(self, node: EdgeNode, ex: Exchange, target: OriginTarget) -> list[tuple[str, str]]:
+        """The headers to send upstream, as pairs: the client's without hop-by-hop ones, then the edge's."""
         req = ex.request
-        headers = forward_headers(req.headers, drop_also=frozenset({"host", "expect"}))
-        if req.body is None:
-            headers.popall("Content-Length", None)
-        xff = ", ".join(req.headers.getall("X-Forwarded-For", ()))
-        headers["X-Forwarded-For"] = f"{xff}, {req.client_ip}" if xff else req.client_ip
-        headers["X-Forwarded-Proto"] = req.scheme
-        headers["X-Forwarded-Host"] = req.authority
-        # What Netlify's edge adds to proxied requests (redirects.md 8).
-        headers["X-Nf-Client-Connection-Ip"] = req.client_ip
-        headers["Client-Ip"] = req.client_ip
-        headers["X-Nf-Request-Id"] = ex.request_id
-        via = req.headers.get("Via")
-        headers["Via"] = f"{via}, 1.1 Netlify (edgenode)" if via else "1.1 Netlify (edgenode)"
+        rh = req.headers
+        client_ip = req.client_ip
+        xff = ", ".join(rh.getall("X-Forwarded-For", ()))
+        via = rh.get("Via")
+        # What Netlify's edge adds to proxied requests (redirects.md 8); they replace the client's.
+        ours = [("X-Forwarded-For", f"{xff}, {client_ip}" if xff else client_ip),
+                ("X-Forwarded-Proto", req.scheme),
+                ("X-Forwarded-Host", req.authority),
+                ("X-Nf-Client-Connection-Ip", client_ip),
+                ("Client-Ip", client_ip),
+                ("X-Nf-Request-Id", ex.request_id),
+                ("Via", f"{via}, 1.1 Netlify (edgenode)" if via else "1.1 Netlify (edgenode)")]
         country = getattr(ex.geo, "country", None)
         if country:
-            headers["X-Country"] = country
-        if "Accept-Language" in req.headers:
-            headers["X-Language"] = req.headers["Accept-Language"]
+            ours.append(("X-Country", country))
+        language = rh.get("Accept-Language")
+        if language is not None:
+            ours.append(("X-Language", language))
         for k, v in (target.proxy_headers or {}).items():
-            headers[k] = str(v)
+            ours.append((k, str(v)))
         if target.signed:
             token = sign_request(ex.site, req, target.signed, self.options.context)
             if token is not None:
-                headers["X-Nf-Sign"] = token
+                ours.append(("X-Nf-Sign", token))
             elif target.signed not in self._unsigned_warned:
                 self._unsigned_warned.add(target.signed)
                 log.warning("signed proxy (%s): environment variable %s is not set; proxying unsigned",
                             rule_name(target), target.signed)
-        return headers
+        drop = {k.lower() for k, _ in ours}
+        drop |= _REQUEST_DROP
+        if req.body is None:
+            drop.add("content-length")
+        return forward_pairs(rh, drop) + ours
 
     async def fetch(self, node: EdgeNode, ex: Exchange, target: OriginTarget) -> EdgeResponse:
         req = ex.request
@@ -183,14 +197,14 @@ class ProxyOrigin:
         if req.upgrade is not None and is_websocket_upgrade(req):
             return await self._websocket(ex, target, url, headers)
         try:
-            upstream = await self.pool.request(req.method, URL(url), headers, req.body)
+            upstream = await self.pool.request(req.method, url, headers, req.body)
         except UpstreamTimeout as e:
             return self._failure(504, "Gateway Timeout", "did not answer in time", url, target, accept, e)
         except ValueError as e:
             return self._failure(502, "Bad Gateway", "is not a valid URL", url, target, accept, e)
         except (UpstreamConnectError, UpstreamBroken, aiohttp.ClientError, OSError) as e:
             return self._failure(502, "Bad Gateway", "is unreachable", url, target, accept, e)
-        out = forward_headers(upstream.headers)
+        out = CIMultiDict(forward_pairs(upstream.raw_headers))
         body: bytes | AsyncIterator[bytes]
         if upstream.status in (204, 304) or req.method == "HEAD":
             upstream.release()
@@ -215,11 +229,12 @@ class ProxyOrigin:
         return error_response(status, name, f"upstream {URL(url).origin()} {what}", accept, kind="proxy")
 
     async def _websocket(self, ex: Exchange, target: OriginTarget, url: str,
-                         headers: CIMultiDict[str]) -> EdgeResponse:
+                         pairs: list[tuple[str, str]]) -> EdgeResponse:
         """RR-32: open the upstream WebSocket first, then accept the client's and pump both ways."""
         from aiohttp import web
 
         request: web.BaseRequest = ex.request.upgrade
+        headers = CIMultiDict(pairs)
         ws_url = URL(url)
         ws_url = ws_url.with_scheme("wss" if ws_url.scheme == "https" else "ws")
         protocols = tuple(p.strip() for p in ex.request.headers.get("Sec-WebSocket-Protocol", "").split(",")

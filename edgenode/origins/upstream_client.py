@@ -14,6 +14,7 @@ import ssl
 import time
 from collections import deque
 from collections.abc import AsyncIterator
+from functools import lru_cache
 from typing import Any
 
 import httptools
@@ -62,6 +63,7 @@ class _Connection(asyncio.Protocol):
         self.status = 0
         self.headers: list[tuple[str, str]] = []
         self.header_bytes = 0
+        self.framed = False  # a Content-Length or Transfer-Encoding header came
         self.head_done: asyncio.Future[None] = self.loop.create_future()
         self.body: deque[bytes] = deque()
         self.buffered = 0
@@ -113,21 +115,23 @@ class _Connection(asyncio.Protocol):
         if len(self.headers) >= MAX_HEADERS or self.header_bytes > MAX_HEADER_BYTES:
             # Raised inside a parser callback: httptools stops and data_received reports it.
             raise UpstreamBroken("upstream response headers too large")
-        self.headers.append((name.decode("latin-1"), value.decode("latin-1")))
+        key = name.decode("latin-1")
+        self.headers.append((key, value.decode("latin-1")))
+        if len(key) in (14, 17) and key.lower() in ("content-length", "transfer-encoding"):
+            self.framed = True
 
     def on_headers_complete(self) -> None:
         status = self.parser.get_status_code()
         if 100 <= status < 200 and status != 101:
             self._informational = True  # 100 Continue, 103 Early Hints: wait for the real answer
             self.headers = []
+            self.framed = False
             return
         self.status = status
         # Asked now: once the message is complete the parser has reset and no longer knows.
         self.keep_alive = self.parser.should_keep_alive()
         # No length and not chunked: the body ends when the upstream closes (RFC 9112 6.3 rule 8).
-        names = {k.lower() for k, _ in self.headers}
-        self.close_delimited = ("content-length" not in names and "transfer-encoding" not in names
-                                and status not in (204, 304) and not self.head_only)
+        self.close_delimited = not self.framed and status not in (204, 304) and not self.head_only
         if not self.head_done.done():
             self.head_done.set_result(None)
 
@@ -203,9 +207,20 @@ class UpstreamResponse:
         self._read_timeout = read_timeout
         self._writer = writer
         self.status = conn.status
-        self.headers: CIMultiDict[str] = CIMultiDict(conn.headers)
-        length = self.headers.get("Content-Length", "")
-        self.content_length = int(length) if length.isdigit() else None
+        self.raw_headers: list[tuple[str, str]] = conn.headers  # as they came, in order
+        self._headers: CIMultiDict[str] | None = None
+        self.content_length: int | None = None
+        if conn.framed:
+            for k, v in conn.headers:
+                if len(k) == 14 and k.lower() == "content-length":
+                    self.content_length = int(v) if v.isdigit() else None
+                    break
+
+    @property
+    def headers(self) -> CIMultiDict[str]:
+        if self._headers is None:
+            self._headers = CIMultiDict(self.raw_headers)
+        return self._headers
 
     async def chunks(self) -> AsyncIterator[bytes]:
         conn = self._conn
@@ -298,21 +313,18 @@ class UpstreamPool:
             raise UpstreamConnectError(str(e) or e.__class__.__name__) from e
         return conn
 
-    async def request(self, method: str, url: URL, headers: Any, body: AsyncIterator[bytes] | None,
+    async def request(self, method: str, url: URL | str, headers: Any, body: AsyncIterator[bytes] | None,
                       ) -> UpstreamResponse:
-        scheme = url.scheme
-        if scheme not in ("http", "https") or not url.raw_host:
-            raise UpstreamConnectError(f"not an http(s) URL: {url}")
-        port = url.port or (443 if scheme == "https" else 80)
-        host = url.raw_host
+        """`headers`: a multidict or a list of (name, value) pairs; Host and framing are computed here."""
+        scheme, host, port, authority, path_qs = _endpoint(url) if isinstance(url, str) else _split(url)
         key = (scheme, host, port)
-        authority = f"[{host}]" if ":" in host else host
-        if url.explicit_port is not None:
-            authority += f":{url.explicit_port}"
-        lines = [f"{method} {url.raw_path_qs or '/'} HTTP/1.1", f"Host: {authority}"]
-        length = headers.get("Content-Length")
-        for k, v in headers.items():
-            if k.lower() not in ("host", "content-length", "transfer-encoding"):
+        lines = [f"{method} {path_qs} HTTP/1.1", f"Host: {authority}"]
+        length = None
+        for k, v in headers.items() if hasattr(headers, "items") else headers:
+            lk = k.lower()
+            if lk == "content-length":
+                length = length or v
+            elif lk != "host" and lk != "transfer-encoding":
                 lines.append(f"{k}: {_clean(v)}")
         if body is not None:
             lines.append(f"Content-Length: {length}" if length and length.isdigit() else "Transfer-Encoding: chunked")
@@ -358,6 +370,25 @@ class UpstreamPool:
             for conn in idle:
                 conn.close()
         self._idle.clear()
+
+
+def _split(url: URL) -> tuple[str, str, int, str, str]:
+    """scheme, host, port, Host header value and request target of an absolute http(s) URL."""
+    scheme = url.scheme
+    if scheme not in ("http", "https") or not url.raw_host:
+        raise UpstreamConnectError(f"not an http(s) URL: {url}")
+    host = url.raw_host
+    port = url.port or (443 if scheme == "https" else 80)
+    authority = f"[{host}]" if ":" in host else host
+    if url.explicit_port is not None:
+        authority += f":{url.explicit_port}"
+    return scheme, host, port, authority, url.raw_path_qs or "/"
+
+
+@lru_cache(maxsize=1024)
+def _endpoint(url: str) -> tuple[str, str, int, str, str]:
+    # A proxy rule asks the same few URLs over and over: parse each once (yarl costs microseconds).
+    return _split(URL(url))
 
 
 async def _within(fut: asyncio.Future[None], seconds: float, what: str) -> None:
