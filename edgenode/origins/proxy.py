@@ -26,6 +26,7 @@ from edgenode.config.errors import ConfigProblem
 from edgenode.errors import error_response
 from edgenode.exchange import EdgeResponse
 from edgenode.origins.upstream_client import (
+    HOP_BY_HOP,
     UpstreamBroken,
     UpstreamConnectError,
     UpstreamPool,
@@ -41,12 +42,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("edgenode.proxy")
 
-# RFC 9110 7.6.1 hop-by-hop headers, plus the ones aiohttp must compute itself (Host, Content-Length).
-HOP_BY_HOP = frozenset({"connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade",
-                        "proxy-authorization", "proxy-authenticate", "proxy-connection"})
 BUFFER_LIMIT = 64 * 1024  # upstream bodies up to this Content-Length are read whole, larger ones stream
 # Never forwarded from the client: the client computes Host; Expect is answered here (aiohttp).
 _REQUEST_DROP = frozenset({"host", "expect"})
+_NOT_NAMES = HOP_BY_HOP | {"close", ""}  # Connection tokens that name nothing still to drop
 SIGNATURE_LIFETIME = 300  # seconds: exp = iat + 5 minutes (redirects.md 11)
 
 
@@ -68,6 +67,17 @@ def forward_pairs(headers: Any, drop_also: frozenset[str] | set[str] = frozenset
     if tokens:
         drop = drop | tokens
     return [(k, v) for k, v in pairs if (lk := k.lower()) not in drop and not lk.startswith("proxy-")]
+
+
+def _relayed(upstream: UpstreamResponse) -> list[tuple[str, str]]:
+    """The upstream's response headers a proxy passes on (sorted out by the client as they came)."""
+    pairs = upstream.end_to_end
+    if upstream.connection:
+        named = {t.strip().lower() for value in upstream.connection for t in value.split(",")}
+        named -= _NOT_NAMES
+        if named:
+            return [(k, v) for k, v in pairs if k.lower() not in named]
+    return pairs
 
 
 def forward_headers(headers: Any, *, drop_also: frozenset[str] = frozenset()) -> CIMultiDict[str]:
@@ -204,7 +214,7 @@ class ProxyOrigin:
             return self._failure(502, "Bad Gateway", "is not a valid URL", url, target, accept, e)
         except (UpstreamConnectError, UpstreamBroken, aiohttp.ClientError, OSError) as e:
             return self._failure(502, "Bad Gateway", "is unreachable", url, target, accept, e)
-        out = CIMultiDict(forward_pairs(upstream.raw_headers))
+        out = CIMultiDict(_relayed(upstream))
         body: bytes | AsyncIterator[bytes]
         if upstream.status in (204, 304) or req.method == "HEAD":
             upstream.release()

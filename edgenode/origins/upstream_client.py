@@ -29,6 +29,9 @@ MAX_HEADERS = 100
 MAX_HEADER_BYTES = 64 * 1024
 KEEPALIVE_SECONDS = 60.0
 MAX_IDLE_PER_HOST = 256
+# RFC 9110 7.6.1 hop-by-hop headers: never relayed by a proxy (nor Proxy-* ones).
+HOP_BY_HOP = frozenset({"connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade",
+                        "proxy-authorization", "proxy-authenticate", "proxy-connection"})
 
 
 class UpstreamConnectError(Exception):
@@ -62,6 +65,10 @@ class _Connection(asyncio.Protocol):
     def _reset(self) -> None:
         self.status = 0
         self.headers: list[tuple[str, str]] = []
+        # Sorted as they arrive (the callback runs per header anyway): what a proxy may relay, and
+        # the values of Connection headers, which may name more headers not to relay.
+        self.end_to_end: list[tuple[str, str]] = []
+        self.connection: list[str] = []
         self.header_bytes = 0
         self.framed = False  # a Content-Length or Transfer-Encoding header came
         self.head_done: asyncio.Future[None] = self.loop.create_future()
@@ -115,16 +122,26 @@ class _Connection(asyncio.Protocol):
         if len(self.headers) >= MAX_HEADERS or self.header_bytes > MAX_HEADER_BYTES:
             # Raised inside a parser callback: httptools stops and data_received reports it.
             raise UpstreamBroken("upstream response headers too large")
-        key = name.decode("latin-1")
-        self.headers.append((key, value.decode("latin-1")))
-        if len(key) in (14, 17) and key.lower() in ("content-length", "transfer-encoding"):
-            self.framed = True
+        pair = (key := name.decode("latin-1"), val := value.decode("latin-1"))
+        self.headers.append(pair)
+        lk = key.lower()
+        if lk in HOP_BY_HOP or lk.startswith("proxy-"):
+            if lk == "connection":
+                self.connection.append(val)
+            elif lk == "transfer-encoding":
+                self.framed = True
+        else:
+            self.end_to_end.append(pair)
+            if lk == "content-length":
+                self.framed = True
 
     def on_headers_complete(self) -> None:
         status = self.parser.get_status_code()
         if 100 <= status < 200 and status != 101:
             self._informational = True  # 100 Continue, 103 Early Hints: wait for the real answer
             self.headers = []
+            self.end_to_end = []
+            self.connection = []
             self.framed = False
             return
         self.status = status
@@ -208,6 +225,8 @@ class UpstreamResponse:
         self._writer = writer
         self.status = conn.status
         self.raw_headers: list[tuple[str, str]] = conn.headers  # as they came, in order
+        self.end_to_end = conn.end_to_end  # without hop-by-hop and Proxy-* ones
+        self.connection = conn.connection  # values of the Connection headers
         self._headers: CIMultiDict[str] | None = None
         self.content_length: int | None = None
         if conn.framed:
