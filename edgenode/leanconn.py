@@ -85,6 +85,7 @@ class LeanPathProtocol(FastPathProtocol):
         self._lean_stopping = False
         self._lean_held_reading = False
         self._lean_retry: asyncio.Handle | None = None
+        self._lean_peer: str | None = None  # the client's address, looked up once per connection
         limits = getattr(manager, "limits", None)
         self._lean_limits = (min(limits.max_request_line, limits.max_header_size), limits.max_headers) if limits \
             else (8190, 128)
@@ -146,12 +147,15 @@ class LeanPathProtocol(FastPathProtocol):
 
     async def _serve(self, req: LeanRequest) -> None:
         t0 = time.perf_counter()
-        transport = self.transport
-        peer = transport.get_extra_info("peername") if transport is not None else None
+        client_ip = self._lean_peer
+        if client_ip is None:
+            transport = self.transport
+            peer = transport.get_extra_info("peername") if transport is not None else None
+            client_ip = self._lean_peer = peer[0] if peer else "127.0.0.1"
         a: Answer | None = None
         try:
             assert self._lean is not None
-            a = await self._lean(req, peer[0] if peer else "127.0.0.1")
+            a = await self._lean(req, client_ip)
             await self._write(req.method, a)
         except Exception:
             log.exception("request %s %s failed", req.method, req.raw_path)

@@ -61,6 +61,9 @@ class _Connection(asyncio.Protocol):
         self._reset()
         self._drain: asyncio.Future[None] | None = None
         self._paused = False
+        # The read timeout: one timer per connection, cancelled lazily (see within()).
+        self._timer: asyncio.TimerHandle | None = None
+        self._awaited: tuple[asyncio.Future[None], float, float, str] | None = None  # future, deadline, seconds, what
 
     def _reset(self) -> None:
         self.status = 0
@@ -99,6 +102,9 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if self.close_delimited and exc is None and self.head_done.done():
             self.complete = True  # httptools cannot be told about EOF: the close ends the body
             self._wake()
@@ -209,8 +215,40 @@ class _Connection(asyncio.Protocol):
 
     def close(self) -> None:
         self.closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if self.transport is not None:
             self.transport.close()
+
+    async def within(self, fut: asyncio.Future[None], seconds: float, what: str) -> None:
+        """Await `fut`, failing it with UpstreamTimeout after `seconds`.
+
+        A pooled connection waits once or twice per request: rather than scheduling and cancelling
+        a timer each time, one timer runs on and, when it fires, re-arms for the wait in progress.
+        """
+        if fut.done():
+            return fut.result()
+        loop = self.loop
+        self._awaited = (fut, loop.time() + seconds, seconds, what)
+        if self._timer is None:
+            self._timer = loop.call_later(seconds, self._expire)
+        try:
+            await fut
+        finally:
+            self._awaited = None
+
+    def _expire(self) -> None:
+        self._timer = None
+        awaited = self._awaited
+        if awaited is None or self.closed:
+            return
+        fut, deadline, seconds, what = awaited
+        left = deadline - self.loop.time()
+        if left > 0:
+            self._timer = self.loop.call_later(left, self._expire)
+        elif not fut.done():
+            fut.set_exception(UpstreamTimeout(f"{what} within {seconds:g} s"))
 
 
 class UpstreamResponse:
@@ -256,7 +294,7 @@ class UpstreamResponse:
                 if conn.error is not None:
                     raise conn.error
                 conn.waiter = conn.loop.create_future()
-                await _within(conn.waiter, self._read_timeout, "no body bytes")
+                await conn.within(conn.waiter, self._read_timeout, "no body bytes")
         finally:
             self.release()
 
@@ -368,7 +406,7 @@ class UpstreamPool:
                     await asyncio.wait({writer, conn.head_done}, return_when=asyncio.FIRST_COMPLETED)
                     if writer.done() and writer.exception() is not None and not conn.head_done.done():
                         raise writer.exception()  # type: ignore[misc]
-                await _within(conn.head_done, self.read_timeout, "no response")
+                await conn.within(conn.head_done, self.read_timeout, "no response")
             except UpstreamBroken:
                 if writer is not None and not writer.done():
                     writer.cancel()
@@ -408,22 +446,6 @@ def _split(url: URL) -> tuple[str, str, int, str, str]:
 def _endpoint(url: str) -> tuple[str, str, int, str, str]:
     # A proxy rule asks the same few URLs over and over: parse each once (yarl costs microseconds).
     return _split(URL(url))
-
-
-async def _within(fut: asyncio.Future[None], seconds: float, what: str) -> None:
-    """Await `fut`, failing it with UpstreamTimeout after `seconds` (cheaper than wait_for + shield)."""
-    if fut.done():
-        return fut.result()
-
-    def expire() -> None:
-        if not fut.done():
-            fut.set_exception(UpstreamTimeout(f"{what} within {seconds:g} s"))
-
-    timer = asyncio.get_running_loop().call_later(seconds, expire)
-    try:
-        await fut
-    finally:
-        timer.cancel()
 
 
 async def _send_body(conn: _Connection, body: AsyncIterator[bytes], chunked: bool) -> None:
