@@ -169,3 +169,29 @@ async def test_body_delimited_by_close():
     assert r.status == 200 and r.content_length is None and await r.read() == b"y" * 100_000
     await pool.aclose()
     server.close()
+
+
+async def test_line_breaks_in_header_values_never_reach_the_upstream_as_lines():
+    heads = []
+
+    async def record(head, reader, writer):
+        heads.append(head)
+        return await ok(head, reader, writer)
+
+    server, base, _ = await raw_upstream(record)
+    pool = UpstreamPool(2, 2)
+    try:
+        r = await pool.request("GET", base + "/x?q=1", [("X-A", "1\r\nX-Evil: 1"), ("X-B", "2\nX-Evil: 2"),
+                                                         ("X-C", "3\r")], None)
+        assert r.status == 200 and await r.read() == b"ok"
+        r = await pool.request("GET", base + "/y", [("X-D", "4")], None)
+        assert await r.read() == b"ok"
+    finally:
+        await pool.aclose()
+        server.close()
+    lines = heads[0].split(b"\r\n")
+    assert lines[0] == b"GET /x?q=1 HTTP/1.1"
+    assert b"X-A: 1X-Evil: 1" in lines and b"X-B: 2X-Evil: 2" in lines and b"X-C: 3" in lines
+    assert not any(line.startswith(b"X-Evil") for line in lines)
+    assert heads[1].split(b"\r\n")[:3] == [b"GET /y HTTP/1.1", b"Host: 127.0.0.1:" + base.rsplit(":", 1)[1].encode(),
+                                           b"X-D: 4"]

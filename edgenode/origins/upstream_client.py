@@ -401,12 +401,16 @@ class UpstreamPool:
             if lk == "content-length":
                 length = length or v
             elif lk != "host" and lk != "transfer-encoding":
-                lines.append(f"{k}: {_clean(v)}")
+                lines.append(f"{k}: {v}")
         if body is not None:
             lines.append(f"Content-Length: {length}" if length and length.isdigit() else "Transfer-Encoding: chunked")
         elif method in ("POST", "PUT", "PATCH"):
             lines.append("Content-Length: 0")
-        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
+        text = "\r\n".join(lines)
+        if text.count("\n") != len(lines) - 1 or text.count("\r") != len(lines) - 1:
+            # A header with a line break (checked on the whole head at once): clean each line.
+            text = "\r\n".join([_clean(line) for line in lines])
+        head = (text + "\r\n\r\n").encode("latin-1", "replace")
         chunked = body is not None and not (length and length.isdigit())
 
         # A pooled connection may have been closed by the upstream a moment ago: retry once on a
