@@ -25,8 +25,8 @@ from yarl import URL
 from edgenode.config.errors import ConfigProblem
 from edgenode.errors import error_response
 from edgenode.exchange import EdgeResponse
-from edgenode.origins.http1 import HOP_BY_HOP
 from edgenode.origins.upstream_client import (
+    HOP_BY_HOP,
     UpstreamBroken,
     UpstreamConnectError,
     UpstreamPool,

@@ -21,8 +21,6 @@ import httptools
 from multidict import CIMultiDict
 from yarl import URL
 
-from edgenode.origins.http1 import HOP_BY_HOP, SimpleResponse, read_simple_response
-
 HIGH_WATER = 256 * 1024  # pause reading the upstream when this much body is unconsumed
 LOW_WATER = 64 * 1024
 # httptools bounds neither: an upstream sending thousands of headers or a 1 MB header line would
@@ -31,6 +29,9 @@ MAX_HEADERS = 100
 MAX_HEADER_BYTES = 64 * 1024
 KEEPALIVE_SECONDS = 60.0
 MAX_IDLE_PER_HOST = 256
+# RFC 9110 7.6.1 hop-by-hop headers: never relayed by a proxy (nor Proxy-* ones).
+HOP_BY_HOP = frozenset({"connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade",
+                        "proxy-authorization", "proxy-authenticate", "proxy-connection"})
 
 
 class UpstreamConnectError(Exception):
@@ -84,7 +85,6 @@ class _Connection(asyncio.Protocol):
         self.close_delimited = False
         self._informational = False
         self._reading_paused = False
-        self._fed = False  # whether httptools has seen bytes of this response
 
     # -- asyncio.Protocol ----------------------------------------------------------------------
 
@@ -92,12 +92,6 @@ class _Connection(asyncio.Protocol):
         self.transport = transport  # uvloop's transports are not asyncio.Transport subclasses
 
     def data_received(self, data: bytes) -> None:
-        if not self._fed and not self.head_only and self.status == 0 and not self.closed:
-            simple = read_simple_response(data, MAX_HEADERS, MAX_HEADER_BYTES)
-            if simple is not None:
-                self._take(simple)
-                return
-        self._fed = True
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -126,19 +120,6 @@ class _Connection(asyncio.Protocol):
         self._paused = False
         if self._drain is not None and not self._drain.done():
             self._drain.set_result(None)
-
-    def _take(self, r: SimpleResponse) -> None:
-        """A whole response read without httptools (http1.py): the state its callbacks would leave."""
-        self.headers, self.end_to_end, self.connection = r.headers, r.end_to_end, r.connection
-        self.framed = True
-        self.status = r.status
-        self.keep_alive = r.keep_alive
-        if not self.head_done.done():
-            self.head_done.set_result(None)
-        if r.body:
-            self.on_body(r.body)
-        self.complete = True
-        self._wake()
 
     # -- httptools callbacks -------------------------------------------------------------------
 
