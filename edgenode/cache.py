@@ -57,6 +57,9 @@ class ResponseCache:
         self._lru: LRUCache = LRUCache(maxsize=max(max_bytes, 1), getsizeof=_sizeof)
         self.hits = 0
         self.misses = 0
+        # The (site id, deploy generation) pairs that ever stored a non-static answer: for the
+        # others a proxied or function request cannot hit, and skips building its keys.
+        self._dynamic: set[tuple[str, int]] = set()
 
     @property
     def current_bytes(self) -> int:
@@ -69,6 +72,13 @@ class ResponseCache:
         spec = self._lru.get(("vary", primary))
         return spec if spec is not None else EMPTY_VARY
 
+    def may_hold_dynamic(self, site_id: str, generation: int) -> bool:
+        """Whether a non-static answer of this deploy may be in the cache (False: a sure miss)."""
+        if (site_id, generation) in self._dynamic:
+            return True
+        self.misses += 1
+        return False
+
     def get(self, primary: tuple, secondary: tuple) -> CacheEntry | None:
         entry = self._lru.get((primary, secondary))
         if entry is None:
@@ -80,6 +90,10 @@ class ResponseCache:
     def put(self, primary: tuple, secondary: tuple, spec: VarySpec, entry: CacheEntry) -> bool:
         if entry.size > self.max_entry:
             return False
+        if primary[2] != "static":
+            if len(self._dynamic) >= 4096:  # deploys come and go: forget old ones (a few extra lookups)
+                self._dynamic.clear()
+            self._dynamic.add((primary[0], primary[1]))
         if not spec.trivial and ("vary", primary) not in self._lru:
             self._lru[("vary", primary)] = spec
         self._lru[(primary, secondary)] = entry
@@ -105,6 +119,7 @@ class ResponseCache:
 
     def clear(self) -> None:
         self._lru.clear()
+        self._dynamic.clear()
 
 
 def _site_of(key: tuple) -> str | None:

@@ -52,6 +52,10 @@ def lookup(node: EdgeNode, ex: Exchange) -> bool:
         ex.cache_status = STATUS_BYPASS
         return False
     cache = node.cache
+    site = ex.site
+    if ex.target.kind != "static" and not cache.may_hold_dynamic(site.site_id, site.generation):
+        ex.cache_status = STATUS_MISS
+        return False
     base = _primary(ex, ex.target.query_string)
     primary, sec = _secondary(ex, cache, base)
     entry = cache.get(primary, sec)

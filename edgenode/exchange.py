@@ -32,9 +32,26 @@ class FileBody:
 Body = bytes | FileBody | AsyncIterable[bytes]
 
 
+_id_hex = ""  # random hex digits, 26 taken per id (one getrandom call per 256 ids, not per id)
+_id_pos = 0
+
+
+def _forget_ids() -> None:
+    global _id_hex, _id_pos
+    _id_hex, _id_pos = "", 0  # a forked worker must not hand out its parent's ids
+
+
+os.register_at_fork(after_in_child=_forget_ids)
+
+
 def new_request_id() -> str:
     """A 26-character id, the shape of Netlify's x-nf-request-id."""
-    return os.urandom(13).hex().upper()[:26]
+    global _id_hex, _id_pos
+    pos = _id_pos
+    if pos + 26 > len(_id_hex):
+        _id_hex, pos = os.urandom(13 * 256).hex().upper(), 0
+    _id_pos = pos + 26
+    return _id_hex[pos:pos + 26]
 
 
 @dataclass(slots=True)
