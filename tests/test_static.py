@@ -176,3 +176,20 @@ async def test_functions_and_handler_sources_hidden(edgenode, make_site):
     for path in ("/netlify/functions/secret.js", "/edge-handlers/ab.js"):
         status, _, _ = await get(url, path)
         assert status == 404
+
+
+def test_lookup_memos_keep_only_short_paths(tmp_path):
+    from edgenode.origins.static import MEMO_PATH_CHARS, PrettyRedirect, StaticOrigin
+
+    (tmp_path / "about").mkdir()
+    (tmp_path / "about" / "index.html").write_text("about")
+    static = StaticOrigin(str(tmp_path))
+    assert static.pretty_redirect("/about") == PrettyRedirect("/about/")
+    assert static.pretty_redirect("/about") == PrettyRedirect("/about/")  # from the memo
+    assert static.file("/about/index.html") is not None
+    remembered = len(static._resolved), len(static._pretty)
+    long_path = "/" + "x" * MEMO_PATH_CHARS
+    for i in range(20):
+        assert static.file(long_path + str(i)) is None
+        assert static.pretty_redirect(long_path + str(i)) is None
+    assert (len(static._resolved), len(static._pretty)) == remembered

@@ -73,6 +73,12 @@ def set_file_validators(headers: CIMultiDict[str], st: os.stat_result) -> None:
     headers["Last-Modified"] = formatdate(st.st_mtime, usegmt=True)
 
 
+# Lookups are remembered per deploy for at most this many paths of at most this length: requests
+# for long random paths (a scan, an attack) must not grow the memo by megabytes.
+MEMO_PATHS = 100_000
+MEMO_PATH_CHARS = 512
+
+
 class StaticOrigin:
     def __init__(self, publish_dir: str, hidden_dirs: tuple[str, ...] = (), pretty_urls: bool = True) -> None:
         self.root = os.path.realpath(publish_dir)
@@ -80,6 +86,7 @@ class StaticOrigin:
         # Directories inside the publish dir that hold code, not content (functions, edge handlers).
         self.hidden_dirs = tuple(os.path.realpath(d) + os.sep for d in hidden_dirs)
         self._resolved: dict[str, StaticFile | None] = {}
+        self._pretty: dict[str, PrettyRedirect | None] = {}  # per path, like _resolved (a deploy's files are fixed)
 
     # -- file lookup -------------------------------------------------------------------------
 
@@ -90,7 +97,7 @@ class StaticOrigin:
         except KeyError:
             pass
         found = self._stat(site_path)
-        if len(self._resolved) < 100_000:
+        if len(self._resolved) < MEMO_PATHS and len(site_path) <= MEMO_PATH_CHARS:
             self._resolved[site_path] = found
         return found
 
@@ -139,6 +146,16 @@ class StaticOrigin:
         """ST-2: `/about/` -> `/about` when about.html exists; `/about` -> `/about/` for about/index.html."""
         if not self.pretty_urls or path == "/":
             return None
+        try:
+            return self._pretty[path]
+        except KeyError:
+            pass
+        found = self._pretty_redirect(path)
+        if len(self._pretty) < MEMO_PATHS and len(path) <= MEMO_PATH_CHARS:
+            self._pretty[path] = found
+        return found
+
+    def _pretty_redirect(self, path: str) -> PrettyRedirect | None:
         if path.endswith("/"):
             stem = path[:-1]
             if self.file(stem + ".html") and not self.file(path + "index.html"):
