@@ -1,11 +1,12 @@
 """One V8 isolate per site deploy, driven by the batched event + drain protocol of js/core.js.
 
 Measured rules (JS-RUNTIME.md) this file follows:
-- every MiniRacer is created inside the serving event loop and only ever called through
-  `await mr.eval_cancelable(...)`: no sync evals, no JS object handles, no wrap_py_function;
-- a pump task per isolate delivers every pending event in ONE eval and collects every message
-  in the drain eval queued right behind it (the microtask checkpoint between them runs the
-  handlers' continuations);
+- every MiniRacer is created inside the serving event loop and only ever called through its
+  cancelable, callback-completed operations (v8.post_eval / v8.post_call): no sync evals, no
+  wrap_py_function; the only JS object handles kept are core.js's run and drain functions;
+- a pump task per isolate delivers every pending event in ONE call (the batch's JSON text as
+  `this`) and collects every message in the drain call queued right behind it (the microtask
+  checkpoint between them runs the handlers' continuations);
 - a watchdog reads the isolate thread's CPU time from /proc while a batch runs: a runaway in the
   synchronous part of a batch is terminated (the isolate survives); a runaway in a microtask or
   timer cannot be terminated, so the isolate is closed and rebuilt;
@@ -51,16 +52,6 @@ def _from_json(text: str) -> Any:
         return orjson.loads(text)
     except ValueError:  # orjson.JSONDecodeError
         return json.loads(text)
-
-
-def _js_string(json_text: str) -> str:
-    """JSON text as a single-quoted JS string literal.
-
-    JSON text quotes with `"`, so inside `'...'` only backslashes (and a rare `'`) need escaping:
-    a shorter source for V8 to scan than a second json.dumps. JSON escapes control characters,
-    so the text has no raw CR or LF; raw U+2028/U+2029 are legal in string literals (ES2019).
-    """
-    return "'" + json_text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 WATCH_INTERVAL = 0.004  # seconds between watchdog looks at a busy isolate
@@ -156,6 +147,11 @@ class Isolate:
         self._chan_half = 0
         self._byte_ids = itertools.count(1)
         self._unplaced: list[list] = []  # "k" events queued since the last batch, bytes not yet placed
+        # core.js's run() and drain() as functions the host calls (v8.post_call), taken from
+        # __edge when the isolate starts, and the empty argument list the calls pass.
+        self._run_fn: Any = None
+        self._drain_fn: Any = None
+        self._no_args: Any = None
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -171,9 +167,13 @@ class Isolate:
                 self._chan_half = len(self._chan) // 2
             else:  # a mini-racer that does not map it: every byte crosses as base64 instead
                 await self.mr.eval_cancelable("__edge.channelOff()")
-            await self.mr.eval_cancelable(
-                "__edge.run(" + json.dumps(json.dumps([["seed", os.urandom(32).hex()]])) + ")")
-            out = await self.mr.eval_cancelable("__edge.drain()")
+            self._run_fn = await self.mr.eval_cancelable(
+                '(() => { const run = __edge.run; return function () { "use strict"; return run(this); }; })()')
+            self._drain_fn = await self.mr.eval_cancelable(
+                "(() => { const drain = __edge.drain; return function () { return drain(); }; })()")
+            self._no_args = await self.mr.eval_cancelable("[]")
+            await v8.post_call(self.mr, self._run_fn, json.dumps([["seed", os.urandom(32).hex()]]), self._no_args)
+            out = await v8.post_call(self.mr, self._drain_fn, None, self._no_args)
         except BaseException:
             self.mr.close()
             self.dead = True
@@ -199,6 +199,7 @@ class Isolate:
         self.dead_reason = reason
         mr, self.mr = self.mr, None
         self._chan = None  # never touched again: its memory goes with the isolate
+        self._run_fn = self._drain_fn = self._no_args = None  # their handles freed while the context lives
         self._unplaced.clear()
         for timer in (self._idle_timer, self._deadline_timer):
             if timer is not None:
@@ -581,11 +582,11 @@ class Isolate:
         eager = self._wants_drain(batch)
         # JSON text inside a JS string literal, parsed with JSON.parse (never a JS object literal:
         # a "__proto__" key there would set the prototype).
-        src = "__edge.run(" + _js_string(_to_json(batch)) + ")" if batch else "__edge.run('[]')"
+        text = _to_json(batch) if batch else "[]"
         cpu0 = self._cpu_ns()
         limit_ms = min(10_000.0, sum(self._budget_left(r) for r in rids) or self.cpu_ms)
-        run = v8.post_eval(mr, src)
-        drain = v8.post_eval(mr, "__edge.drain()") if eager else None
+        run = v8.post_call(mr, self._run_fn, text, self._no_args)
+        drain = v8.post_call(mr, self._drain_fn, None, self._no_args) if eager else None
         self._batch = (run, drain) if drain is not None else (run,)
         self._batches += 1
         watch = _Watch(cpu0, v8.rss_bytes(), limit_ms)
@@ -606,7 +607,7 @@ class Isolate:
                 if pending and not eager:
                     self._learn_async(batch)
                     if not self.dead:
-                        drain = v8.post_eval(self.mr, "__edge.drain()")
+                        drain = v8.post_call(self.mr, self._drain_fn, None, self._no_args)
                         self._batch = (run, drain)
             if drain is not None:
                 await self._settled(drain)
