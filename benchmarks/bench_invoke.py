@@ -123,8 +123,8 @@ def main() -> int:
     a = ap.parse_args()
     if a.cpu is not None:
         os.sched_setaffinity(0, {a.cpu})
-    from edgenode.gcpolicy import tune_for_serving
     from edgenode.handlers import v8
+    from edgenode.memory_policy import tune_for_serving
 
     v8.init()
     tune_for_serving()  # as `edgenode serve` does

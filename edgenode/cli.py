@@ -156,7 +156,7 @@ def run_serve(a: argparse.Namespace) -> int:
             except OSError:  # stdout on a full disk or a closed pipe: keep serving
                 pass
 
-    from edgenode.gcpolicy import tune_for_serving
+    from edgenode.memory_policy import tune_for_serving
 
     tune_for_serving()
     try:

@@ -79,7 +79,7 @@ def _worker_main(options: ServeOptions, index: int, announce: bool, supervisor: 
         if announce and not options.quiet:
             print(f"{banner(s)}\n  {options.extra['workers']} workers (SO_REUSEPORT)", flush=True)
 
-    from edgenode.gcpolicy import tune_for_serving
+    from edgenode.memory_policy import tune_for_serving
 
     tune_for_serving()
     run = _loop_runner()
