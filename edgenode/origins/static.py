@@ -10,6 +10,7 @@ import mimetypes
 import os
 from dataclasses import dataclass
 from email.utils import formatdate
+from typing import TypeVar
 
 from multidict import CIMultiDict
 
@@ -79,6 +80,15 @@ MEMO_PATHS = 100_000
 MEMO_PATH_CHARS = 512
 
 
+T = TypeVar("T")
+
+
+def _remember(memo: dict, path: str, found: T) -> T:
+    if len(memo) < MEMO_PATHS and len(path) <= MEMO_PATH_CHARS:
+        memo[path] = found
+    return found
+
+
 class StaticOrigin:
     def __init__(self, publish_dir: str, hidden_dirs: tuple[str, ...] = (), pretty_urls: bool = True) -> None:
         self.root = os.path.realpath(publish_dir)
@@ -95,11 +105,7 @@ class StaticOrigin:
         try:
             return self._resolved[site_path]
         except KeyError:
-            pass
-        found = self._stat(site_path)
-        if len(self._resolved) < MEMO_PATHS and len(site_path) <= MEMO_PATH_CHARS:
-            self._resolved[site_path] = found
-        return found
+            return _remember(self._resolved, site_path, self._stat(site_path))
 
     def _stat(self, site_path: str) -> StaticFile | None:
         parts = [p for p in site_path.split("/") if p]
@@ -149,11 +155,7 @@ class StaticOrigin:
         try:
             return self._pretty[path]
         except KeyError:
-            pass
-        found = self._pretty_redirect(path)
-        if len(self._pretty) < MEMO_PATHS and len(path) <= MEMO_PATH_CHARS:
-            self._pretty[path] = found
-        return found
+            return _remember(self._pretty, path, self._pretty_redirect(path))
 
     def _pretty_redirect(self, path: str) -> PrettyRedirect | None:
         if path.endswith("/"):
