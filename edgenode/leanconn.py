@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterable, Awaitable, Callable
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 from aiohttp.helpers import rfc822_formatted_time
@@ -22,7 +23,7 @@ from edgenode.accesslog import log_request
 from edgenode.exchange import FileBody
 from edgenode.fastpath import FastPathProtocol, FastServer, _serialize_headers
 from edgenode.leanpath import LAST_CHUNK, LeanRequest, chunk_frame, parse_head, response_head
-from edgenode.origins.static import checked_file
+from edgenode.origins.static import checked_file, file_chunks
 
 if TYPE_CHECKING:
     from edgenode.server import Answer
@@ -314,13 +315,8 @@ async def send_file(transport: Any, fh: Any, body: FileBody, write: Callable[[by
         except (NotImplementedError, RuntimeError, AttributeError):
             # This loop (uvloop) or transport (TLS) has no native sendfile: read and write chunks.
             _NO_SENDFILE[(type(loop), type(transport))] = True
-    fh.seek(body.offset)
-    left = body.length
-    while left > 0:
-        chunk = await loop.run_in_executor(None, fh.read, min(FILE_CHUNK, left))
-        if not chunk:
-            break
-        left -= len(chunk)
-        if not await write(chunk):
-            return False
+    async with aclosing(file_chunks(fh, body.offset, body.length, FILE_CHUNK)) as chunks:
+        async for chunk in chunks:
+            if not await write(chunk):
+                return False
     return True

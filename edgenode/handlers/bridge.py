@@ -25,6 +25,7 @@ from multidict import CIMultiDict
 
 from edgenode.exchange import Body, EdgeRequest, EdgeResponse, Exchange, FileBody
 from edgenode.handlers.runtime import HandlerError, Invocation, Isolate
+from edgenode.origins.static import file_chunks
 from edgenode.paths import BadPath, decode_path
 
 if TYPE_CHECKING:
@@ -121,15 +122,8 @@ async def body_chunks(body: Body) -> AsyncIterator[bytes]:
         for i in range(0, len(body), CHUNK):
             yield body[i:i + CHUNK]
     elif isinstance(body, FileBody):
-        loop = asyncio.get_running_loop()
         with open(body.path, "rb") as fh:
-            fh.seek(body.offset)
-            left = body.length
-            while left > 0:
-                chunk = await loop.run_in_executor(None, fh.read, min(CHUNK, left))
-                if not chunk:
-                    break
-                left -= len(chunk)
+            async for chunk in file_chunks(fh, body.offset, body.length, CHUNK):
                 yield chunk
     else:
         async for chunk in body:

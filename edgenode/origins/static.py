@@ -5,12 +5,14 @@ Resolution is cached per deploy: a Site is immutable, and a reload builds a new 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import mimetypes
 import os
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from email.utils import formatdate
-from typing import TypeVar
+from typing import BinaryIO, TypeVar
 
 from multidict import CIMultiDict
 
@@ -62,6 +64,19 @@ class StaticFile:
 @dataclass(slots=True, frozen=True)
 class PrettyRedirect:
     location: str
+
+
+async def file_chunks(fh: BinaryIO, offset: int, length: int, size: int) -> AsyncIterator[bytes]:
+    """`length` bytes of the open file from `offset`, read off the event loop `size` bytes at a time."""
+    loop = asyncio.get_running_loop()
+    fh.seek(offset)
+    left = length
+    while left > 0:
+        chunk = await loop.run_in_executor(None, fh.read, min(size, left))
+        if not chunk:
+            break
+        left -= len(chunk)
+        yield chunk
 
 
 def file_body(path: str, st: os.stat_result) -> FileBody:
