@@ -14,7 +14,7 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -45,17 +45,20 @@ log = logging.getLogger("edgenode.proxy")
 BUFFER_LIMIT = 64 * 1024  # upstream bodies up to this Content-Length are read whole, larger ones stream
 # Never forwarded from the client: the client computes Host; Expect is answered here (aiohttp).
 _REQUEST_DROP = frozenset({"host", "expect"})
-_NOT_NAMES = HOP_BY_HOP | {"close", ""}  # Connection tokens that name nothing still to drop
+_NOT_NAMES = HOP_BY_HOP | {"close"}  # Connection tokens that name nothing still to drop
 SIGNATURE_LIFETIME = 300  # seconds: exp = iat + 5 minutes (redirects.md 11)
+
+
+def _named(values: Iterable[str]) -> set[str]:
+    """The lower-case tokens of `Connection` header values."""
+    return {t.strip().lower() for value in values for t in value.split(",") if t.strip()}
 
 
 def _connection_tokens(headers: Any) -> set[str]:
     """The lower-case names listed in `Connection` headers (a multidict or a list of pairs)."""
     if hasattr(headers, "getall"):
-        listed = headers.getall("Connection", ())
-    else:
-        listed = [v for k, v in headers if k.lower() == "connection"]
-    return {t.strip().lower() for value in listed for t in value.split(",") if t.strip()}
+        return _named(headers.getall("Connection", ()))
+    return _named(v for k, v in headers if k.lower() == "connection")
 
 
 def forward_pairs(headers: Any, drop_also: frozenset[str] | set[str] = frozenset()) -> list[tuple[str, str]]:
@@ -72,11 +75,9 @@ def forward_pairs(headers: Any, drop_also: frozenset[str] | set[str] = frozenset
 def _relayed(upstream: UpstreamResponse) -> list[tuple[str, str]]:
     """The upstream's response headers a proxy passes on (sorted out by the client as they came)."""
     pairs = upstream.end_to_end
-    if upstream.connection:
-        named = {t.strip().lower() for value in upstream.connection for t in value.split(",")}
-        named -= _NOT_NAMES
-        if named:
-            return [(k, v) for k, v in pairs if k.lower() not in named]
+    named = _named(upstream.connection) - _NOT_NAMES if upstream.connection else None
+    if named:
+        return [(k, v) for k, v in pairs if k.lower() not in named]
     return pairs
 
 
