@@ -1,9 +1,10 @@
 // edgenode isolate core: the event + drain protocol with the host, modules, console, timers,
 // queueMicrotask, DOMException, crypto, performance. Evaluated first in every isolate.
 //
-// The host (handlers/runtime.py) talks to this file only through two evals:
-//   __edge.run('<json list of events>')  -- deliver events (start, op results, stream pulls)
-//   __edge.drain()                        -- collect the outbox as one JSON string
+// The host (handlers/runtime.py) talks to this file only through two functions, which it takes
+// from __edge once and then calls (the batch's JSON text goes in as data, never as source):
+//   __edge.run(json list of events)  -- deliver events (start, op results, stream pulls)
+//   __edge.drain()                    -- collect the outbox as one JSON string
 // Everything a handler asks of the host (origin fetch, fetch, cache, timers, digests, body
 // chunks, console lines) is an outbox message; answers come back as "r" (result) events.
 (() => {
