@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import tools  # noqa: E402
-from scenarios import MARKER, REPLACEMENT, s6_site  # noqa: E402
+from scenarios import MARKER, REPLACEMENT, REWRITE_STREAM, s6_site  # noqa: E402
 
 IDENTITY_HANDLER = """\
 export function onRequest(event) {
@@ -57,25 +57,13 @@ CODEC_JS = r"""
 })()
 """
 
-REPLAY_JS = r"""
+REPLAY_JS = REWRITE_STREAM + r"""
 globalThis.__replay = async (runs) => {
-  const MARKER = "MARK", REPLACEMENT = "REPL";
   const page = new TextEncoder().encode(PAGE);
   const once = async () => {
-    const enc = new TextEncoder(), dec = new TextDecoder();
-    let carry = "";
-    const rewrite = new TransformStream({
-      transform(chunk, c) {
-        const text = (carry + dec.decode(chunk, { stream: true })).split(MARKER).join(REPLACEMENT);
-        const keep = Math.min(MARKER.length - 1, text.length);
-        carry = text.slice(text.length - keep);
-        c.enqueue(enc.encode(text.slice(0, text.length - keep)));
-      },
-      flush(c) { c.enqueue(enc.encode((carry + dec.decode()).split(MARKER).join(REPLACEMENT))); },
-    });
     let i = 0;
     const src = new ReadableStream({ pull(c) { if (i >= page.length) c.close(); else { c.enqueue(page.subarray(i, i + 65536)); i += 65536; } } });
-    const reader = src.pipeThrough(rewrite).getReader();
+    const reader = src.pipeThrough(rewriteStream()).getReader();
     for (;;) { const { done } = await reader.read(); if (done) break; }
   };
   for (let k = 0; k < 20; k++) await once();

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import os
 import random
 from collections.abc import Callable
@@ -214,34 +215,40 @@ def s5_check(r: Reply, site: Path) -> str | None:
 
 # -- S6: streaming rewrite of a marker in a 100 KB page -----------------------------------------------------
 
-REWRITE_HANDLER = """\
-// Streams the page and replaces a marker, keeping a short tail in case a marker spans two chunks.
-const MARKER = "MARKER_TEXT";
-const REPLACEMENT = "REPLACEMENT_TEXT";
+# The S6 transform, shared by the handler below and bench_streaming.py's in-isolate replay of it.
+REWRITE_STREAM = """\
+// Replaces MARKER in a stream of UTF-8 bytes, keeping a short tail in case a marker spans two chunks.
+const MARKER = MARKER_TEXT;
+const REPLACEMENT = REPLACEMENT_TEXT;
+function rewriteStream() {
+  const enc = new TextEncoder();
+  const dec = new TextDecoder();
+  let carry = "";
+  return new TransformStream({
+    transform(chunk, controller) {
+      const text = (carry + dec.decode(chunk, { stream: true })).split(MARKER).join(REPLACEMENT);
+      const keep = Math.min(MARKER.length - 1, text.length);
+      carry = text.slice(text.length - keep);
+      controller.enqueue(enc.encode(text.slice(0, text.length - keep)));
+    },
+    flush(controller) {
+      controller.enqueue(enc.encode((carry + dec.decode()).split(MARKER).join(REPLACEMENT)));
+    },
+  });
+}
+""".replace("MARKER_TEXT", json.dumps(MARKER)).replace("REPLACEMENT_TEXT", json.dumps(REPLACEMENT))
 
+REWRITE_HANDLER = REWRITE_STREAM + """
+// Streams the page through the rewrite.
 export function onRequest(event) {
   event.replaceResponse(async () => {
     const res = await fetch(event.request);
-    const enc = new TextEncoder();
-    const dec = new TextDecoder();
-    let carry = "";
-    const rewrite = new TransformStream({
-      transform(chunk, controller) {
-        const text = (carry + dec.decode(chunk, { stream: true })).split(MARKER).join(REPLACEMENT);
-        const keep = Math.min(MARKER.length - 1, text.length);
-        carry = text.slice(text.length - keep);
-        controller.enqueue(enc.encode(text.slice(0, text.length - keep)));
-      },
-      flush(controller) {
-        controller.enqueue(enc.encode((carry + dec.decode()).split(MARKER).join(REPLACEMENT)));
-      },
-    });
     const headers = new Headers(res.headers);
     headers.delete("content-length");
-    return new Response(res.body.pipeThrough(rewrite), { status: res.status, headers });
+    return new Response(res.body.pipeThrough(rewriteStream()), { status: res.status, headers });
   });
 }
-""".replace("MARKER_TEXT", MARKER).replace("REPLACEMENT_TEXT", REPLACEMENT)
+"""
 
 
 def s6_site(site: Path, upstream_port: int) -> None:
