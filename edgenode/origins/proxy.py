@@ -81,11 +81,6 @@ def _relayed(upstream: UpstreamResponse) -> list[tuple[str, str]]:
     return pairs
 
 
-def forward_headers(headers: Any, *, drop_also: frozenset[str] = frozenset()) -> CIMultiDict[str]:
-    """A copy of `headers` without hop-by-hop ones (and those `Connection` names), `Proxy-*` and `drop_also`."""
-    return CIMultiDict(forward_pairs(headers, drop_also))
-
-
 def upstream_url(target: OriginTarget) -> str:
     """The URL to ask: the rule's target with the query the rules phase computed (RR-15).
 
