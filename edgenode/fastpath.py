@@ -34,6 +34,7 @@ from multidict import CIMultiDict
 
 from edgenode import accesslog
 from edgenode.cache_phase import STATUS_HIT
+from edgenode.handlers.phase import handlers_involved
 from edgenode.leanpath import response_head
 
 try:  # the serializer aiohttp itself uses, so the bytes are the same
@@ -106,7 +107,7 @@ class FastIndex:
             return
         if request.version != HttpVersion11 or not request.keep_alive or request.secure:
             return
-        if _handlers_involved(ex) or ex.identity is not None or self.node.options.geoip_db:
+        if handlers_involved(ex) or ex.identity is not None or self.node.options.geoip_db:
             return
         headers = request.headers
         if "Authorization" in headers or "nf_jwt" in headers.get("Cookie", ""):
@@ -195,19 +196,6 @@ class FastIndex:
             accesslog.log_request(reply.method, reply.path, reply.status, len(body), time.perf_counter() - t0,
                                   reply.cache_status, rid.decode(), site.site_id)
         return True
-
-
-def _handlers_involved(ex: Exchange) -> bool:
-    """Whether an edge handler ran, or could run, for this request: then it must run every time."""
-    hs = ex.site.handlers
-    if not hs:
-        return False
-    if ex.notes.get("handlers_ran"):  # set by handlers/phase.py for declared and rule-attached handlers
-        return True
-    matching = getattr(hs, "matching", None)
-    if matching is None:
-        return True  # a handler set we cannot ask: assume it applies
-    return bool(matching(ex.request.path)) or bool(matching(ex.path))
 
 
 def _body_source(entry: Any, body: bytes, method: str) -> str | None:

@@ -24,6 +24,7 @@ import aiohttp
 from multidict import CIMultiDict
 
 from edgenode.exchange import Body, EdgeRequest, EdgeResponse, Exchange, FileBody
+from edgenode.handlers.fetch_memo import fetch_memo
 from edgenode.handlers.runtime import HandlerError, Invocation, Isolate
 from edgenode.origins.static import file_chunks
 from edgenode.paths import BadPath, decode_path
@@ -510,10 +511,19 @@ class Host:
             depth = self.ex.notes.get("fetch_depth", 0) + 1
             if depth > MAX_FETCH_DEPTH:
                 raise HandlerError("TypeError", f"fetch: same-site fetches nested more than {MAX_FETCH_DEPTH} deep")
+            memo = fetch_memo(self.node)
+            key = memo.key(self.ex, d)
+            if key is not None:
+                remembered = memo.answer(key, self.ex.request_id)
+                if remembered is not None:
+                    return remembered
             sub = self._sub_exchange(d)
             sub.notes["fetch_depth"] = depth
             resp = await pipeline.handle(self.node, sub)
-            return response_to_js(self.isolate, self.invocation, resp, url)  # type: ignore[arg-type]
+            described = response_to_js(self.isolate, self.invocation, resp, url)  # type: ignore[arg-type]
+            if key is not None:
+                memo.remember(key, sub, resp, described)
+            return described
         return await self._external(d)
 
     async def _external(self, d: dict) -> dict:

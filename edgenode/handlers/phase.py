@@ -85,6 +85,19 @@ async def on_response(node: EdgeNode, ex: Exchange) -> None:
                 return
 
 
+def handlers_involved(ex: Exchange) -> bool:
+    """Whether an edge handler ran, or could run, for this request: then it must run every time."""
+    hs = ex.site.handlers
+    if not hs:
+        return False
+    if ex.notes.get("handlers_ran"):  # set by handlers/phase.py for declared and rule-attached handlers
+        return True
+    matching = getattr(hs, "matching", None)
+    if matching is None:
+        return True  # a handler set we cannot ask: assume it applies
+    return bool(matching(ex.request.path)) or bool(matching(ex.path))
+
+
 # -- one invocation -----------------------------------------------------------------------------
 
 async def _run_on_request(node: EdgeNode, ex: Exchange, hs: HandlerSet, name: str,
