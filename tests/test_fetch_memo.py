@@ -6,6 +6,7 @@ memo answered (its `hits` counter), so a memo that answers when it must not fail
 
 from __future__ import annotations
 
+import json
 import time
 
 import jwt
@@ -96,7 +97,7 @@ async def test_conditional_range_and_compressed_fetches_are_not_remembered(edgen
     srv = edgenode(site(make_site, {"big.html": big}))
     _, headers, _ = await get(srv.url, "/")
     etag = headers["x-inner-etag"]
-    cond = '{"if-none-match": %s}' % _json_str(etag)
+    cond = json.dumps({"if-none-match": etag})
     for _ in range(3):
         assert (await get(srv.url, "/", params={"h": cond}))[2] == b"304 "
     for _ in range(3):
@@ -115,7 +116,7 @@ async def test_an_identity_makes_the_fetch_run_the_pipeline(edgenode, make_site)
     srv = edgenode(site(make_site, files), jwt_secret=secret)
     token = jwt.encode({"sub": "u1", "exp": int(time.time()) + 3600,
                         "app_metadata": {"authorization": {"roles": ["member"]}}}, secret, algorithm="HS256")
-    with_jwt = '{"cookie": "nf_jwt=%s"}' % token
+    with_jwt = json.dumps({"cookie": f"nf_jwt={token}"})
     for _ in range(3):
         assert (await get(srv.url, "/", params={"p": "/members.html", "h": with_jwt}))[2] == b"200 <p>inside</p>"
     assert memo_hits(srv) == 0
@@ -125,7 +126,11 @@ async def test_an_identity_makes_the_fetch_run_the_pipeline(edgenode, make_site)
     assert memo_hits(srv) >= 1
 
 
-def _json_str(s: str) -> str:
-    import json
-
-    return json.dumps(s)
+async def test_remembered_fetches_count_against_the_subrequest_limit(edgenode, make_site):
+    loop = ("export async function onRequest(event) {\n"
+            "  const origin = new URL(event.request.url).origin;\n"
+            "  for (;;) await fetch(origin + '/page.html');\n}\n")
+    srv = edgenode(site(make_site, decls=[("/loop", "loop")], handlers={"loop": loop}))
+    status, _, body = await get(srv.url, "/loop")
+    assert status == 500 and b"too many subrequests (more than 50)" in body
+    assert memo_hits(srv) >= 45  # all but the first few came from the memo, and still counted

@@ -25,7 +25,7 @@ from multidict import CIMultiDict
 
 from edgenode.exchange import Body, EdgeRequest, EdgeResponse, Exchange, FileBody
 from edgenode.handlers.fetch_memo import fetch_memo
-from edgenode.handlers.runtime import HandlerError, Invocation, Isolate
+from edgenode.handlers.runtime import NOT_NOW, HandlerError, Invocation, Isolate
 from edgenode.origins.static import file_chunks
 from edgenode.paths import BadPath, decode_path
 
@@ -464,6 +464,24 @@ class Host:
             doc_store(self.node).put(self.ex.site.site_id, arg[0], base64.b64decode(arg[1]))
             return None
         raise HandlerError("TypeError", f"unknown host call {op}")
+
+    def op_now(self, op: str, arg: Any) -> Any:
+        """The answer to a host call that needs no waiting, or NOT_NOW (then `op` runs as a task).
+
+        A same-site fetch the memo remembers is answered here, after the same checks as `op`.
+        """
+        if op != "fetch" or self.subrequests >= MAX_SUBREQUESTS:
+            return NOT_NOW
+        ex = self.ex
+        if not same_site(ex, arg["url"]) or ex.notes.get("fetch_depth", 0) >= MAX_FETCH_DEPTH:
+            return NOT_NOW
+        memo = fetch_memo(self.node)
+        key = memo.key(ex, arg)
+        answer = memo.answer(key, ex.request_id) if key is not None else None
+        if answer is None:
+            return NOT_NOW
+        self.subrequests += 1
+        return answer
 
     def _request_body(self, d: dict) -> Body | None:
         body = d.get("body")

@@ -54,6 +54,7 @@ def _from_json(text: str) -> Any:
         return json.loads(text)
 
 
+NOT_NOW = object()  # Host.op_now: this host call has to wait (it runs as a task)
 WATCH_INTERVAL = 0.004  # seconds between watchdog looks at a busy isolate
 IDLE_DRAIN = 0.005  # seconds after a batch that needed no drain before an idle isolate is drained anyway
 MIB = 1 << 20
@@ -468,6 +469,11 @@ class Isolate:
             host = None
         else:
             host = inv.host
+            # A call the host can answer at once (a remembered same-site fetch) needs no task.
+            value = host.op_now(op, arg)
+            if value is not NOT_NOW:
+                self._send(["r", op_id, True, value, inv.rid])
+                return
         task = asyncio.ensure_future(self._run_op(host, op_id, op, arg))
         self._ops[op_id] = (inv, task)
         if inv is not None:
