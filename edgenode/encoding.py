@@ -20,8 +20,17 @@ _COMPRESSIBLE = frozenset({
 def compressible(content_type: str | None) -> bool:
     if not content_type:
         return False
-    base = content_type.split(";", 1)[0].strip().lower()
-    return base.startswith(_COMPRESSIBLE_PREFIX) or base in _COMPRESSIBLE or base.endswith(("+json", "+xml"))
+    known = _compressible_types.get(content_type)
+    if known is None:
+        base = content_type.split(";", 1)[0].strip().lower()
+        known = base.startswith(_COMPRESSIBLE_PREFIX) or base in _COMPRESSIBLE or base.endswith(("+json", "+xml"))
+        if len(_compressible_types) >= 512:  # Content-Type values from functions and upstreams: bounded
+            _compressible_types.clear()
+        _compressible_types[content_type] = known
+    return known
+
+
+_compressible_types: dict[str, bool] = {}  # every response asks; a site has a handful of types
 
 
 def negotiate(accept_encoding: str | None, available: tuple[str, ...] = ("br", "gzip")) -> str | None:

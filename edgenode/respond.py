@@ -43,6 +43,9 @@ def conditional(node: EdgeNode, ex: Exchange) -> None:
     req = ex.request
     if req.method not in ("GET", "HEAD") or resp.status != 200:
         return
+    rh = req.headers
+    if "If-None-Match" not in rh and "If-Modified-Since" not in rh and "Range" not in rh:
+        return  # most requests: no validator or range to look at
     etag = resp.headers.get("ETag")
     last_mod = resp.headers.get("Last-Modified")
     if (etag or last_mod) and cond.not_modified(req.headers, etag, last_mod):

@@ -59,8 +59,9 @@ class SameSiteFetchMemo:
         if d.get("method") != "GET" or d.get("body") is not None or self.node.options.geoip_db:
             return None
         url = d["url"]
-        headers = tuple((k, v) for k, v in d["headers"])
-        if len(url) + sum(len(k) + len(v) for k, v in headers) > KEY_MAX_CHARS:
+        pairs = d["headers"]
+        headers = tuple(map(tuple, pairs)) if pairs else ()
+        if len(url) > KEY_MAX_CHARS or (pairs and len(url) + sum(map(len, map("".join, pairs))) > KEY_MAX_CHARS):
             return None
         site = ex.site
         return (site.site_id, site.generation, url, headers)
