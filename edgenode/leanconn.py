@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("edgenode")
 HOLD_MAX = 256 * 1024  # bytes of pipelined requests held while a lean request is served
 FILE_CHUNK = 256 * 1024
+PARSED_MAX = 1024  # remembered request heads (LeanServer.parsed_heads)
+PARSED_HEAD_MAX = 2048  # longer heads are parsed every time
 SETTLE_TRIES = 8  # loop iterations to wait for aiohttp to come back to idle before feeding it instead
 _EMPTY_STATUS = frozenset({204, 304})
 _NO_SENDFILE: dict[tuple[type, type], bool] = {}  # (loop, transport) classes without a native sendfile
@@ -44,6 +46,9 @@ class LeanServer(FastServer):
     def __init__(self, handler: Any, *, lean: AnswerFn | None = None, **kwargs: Any) -> None:
         super().__init__(handler, **kwargs)
         self.lean = lean
+        # Request head bytes -> its LeanRequest (immutable: method, target, a read-only header view),
+        # shared by the server's connections: a client repeats the same heads over and over.
+        self.parsed_heads: dict[bytes, LeanRequest] = {}
 
 
 class LeanGate:
@@ -75,7 +80,7 @@ class LeanPathProtocol(FastPathProtocol):
     """FastPathProtocol that serves plain GET/HEAD requests itself (see the module docstring)."""
 
     __slots__ = ("_lean", "_lean_busy", "_lean_hold", "_lean_task", "_lean_stopping", "_lean_held_reading",
-                 "_lean_limits", "_lean_retry")
+                 "_lean_limits", "_lean_retry", "_lean_peer", "_lean_parsed")
 
     def __init__(self, manager: LeanServer, **kwargs: Any) -> None:
         super().__init__(manager, **kwargs)
@@ -87,6 +92,7 @@ class LeanPathProtocol(FastPathProtocol):
         self._lean_held_reading = False
         self._lean_retry: asyncio.Handle | None = None
         self._lean_peer: str | None = None  # the client's address, looked up once per connection
+        self._lean_parsed = manager.parsed_heads
         limits = getattr(manager, "limits", None)
         self._lean_limits = (min(limits.max_request_line, limits.max_header_size), limits.max_headers) if limits \
             else (8190, 128)
@@ -136,9 +142,16 @@ class LeanPathProtocol(FastPathProtocol):
         """Called by FastPathProtocol for a complete head it has no answer for, aiohttp being idle."""
         if self._lean is None or self._lean_stopping or self._paused:
             return False
-        req = parse_head(head, *self._lean_limits)
+        parsed = self._lean_parsed
+        req = parsed.get(head)
         if req is None:
-            return False
+            req = parse_head(head, *self._lean_limits)
+            if req is None:
+                return False
+            if len(head) <= PARSED_HEAD_MAX:
+                if len(parsed) >= PARSED_MAX:
+                    parsed.clear()
+                parsed[head] = req
         self._lean_busy = True
         self._fast.lean_served += 1
         self._lean_hold = rest

@@ -37,6 +37,21 @@ def _split_host(authority: str) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
+# (request target, Host) -> (authority, raw path, query, host, decoded path): pure functions of the
+# two strings, worked out once for the targets a site is asked for again and again.
+_routed: dict[tuple[str, str], tuple[str, str, str, str, str]] = {}
+ROUTED_MAX = 4096
+ROUTED_KEY_CHARS = 512  # longer targets are split and decoded every time (no huge keys kept)
+
+
+def _remember_routed(key: tuple[str, str], routed: tuple[str, str, str, str, str]) -> None:
+    if len(key[0]) + len(key[1]) > ROUTED_KEY_CHARS:
+        return
+    if len(_routed) >= ROUTED_MAX:
+        _routed.clear()
+    _routed[key] = routed
+
+
 @dataclass(slots=True, eq=False)
 class Answer:
     """What to send for one request, whichever connection code (aiohttp or the lean path) sends it."""
@@ -58,16 +73,25 @@ async def answer(node: EdgeNode, fast: FastIndex | None, request, client_ip: str
     """
     # Refusals before routing (limits.py / request_checks.py): bad versions, Host, framing.
     headers = request.headers
-    target = check_request(request.version, headers) or split_target(request.raw_path, headers.get("Host", ""))
-    if isinstance(target, Rejection):
-        return _refusal(request, target)
-    authority, raw_path, query = target.authority, target.raw_path, target.query
-    host = _split_host(authority)
+    refused = check_request(request.version, headers)
+    if refused is not None:
+        return _refusal(request, refused)
+    key = (request.raw_path, headers.get("Host", ""))
+    routed = _routed.get(key)
+    if routed is None:
+        target = split_target(*key)
+        if isinstance(target, Rejection):
+            return _refusal(request, target)
+        host = _split_host(target.authority)
+        try:
+            path = decode_path(target.raw_path)
+        except BadPath as e:
+            site = node.sites.for_host(host)
+            return _refusal(request, Rejection(400, str(e), close=False), site.site_id, target.raw_path)
+        routed = (target.authority, target.raw_path, target.query, host, path)
+        _remember_routed(key, routed)
+    authority, raw_path, query, host, path = routed
     site = node.sites.for_host(host)
-    try:
-        path = decode_path(raw_path)
-    except BadPath as e:
-        return _refusal(request, Rejection(400, str(e), close=False), site.site_id, raw_path)
     ereq = EdgeRequest(request.method, "http", host, authority or "localhost", path, raw_path,
                        query, headers, client_ip, body, upgrade=upgrade)
     ex = Exchange(ereq, site)
