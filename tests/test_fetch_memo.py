@@ -134,3 +134,55 @@ async def test_remembered_fetches_count_against_the_subrequest_limit(edgenode, m
     status, _, body = await get(srv.url, "/loop")
     assert status == 500 and b"too many subrequests (more than 50)" in body
     assert memo_hits(srv) >= 45  # all but the first few came from the memo, and still counted
+
+
+# Answers with the fetched page itself: its text goes back to the host as the id of a text it sent.
+PASS_THROUGH = r"""
+export async function onRequest(event) {
+  const url = new URL(event.request.url);
+  const res = await fetch(`${url.origin}${url.searchParams.get("p")}`);
+  const headers = new Headers(res.headers);
+  headers.set("x-passed", "1");
+  event.replaceResponse(new Response(await res.text(), { status: res.status, headers }));
+}
+"""
+
+
+async def test_page_texts_cross_once_and_come_back_by_id(edgenode, make_site, monkeypatch):
+    from edgenode.handlers import texts
+
+    monkeypatch.setattr(texts, "TEXTS_MAX", 3)  # the isolate keeps three pages: the others are forgotten
+    came_back = []
+    bytes_of = texts.TextMirror.bytes_of
+
+    def counted(self, tid):
+        came_back.append(tid)
+        return bytes_of(self, tid)
+
+    monkeypatch.setattr(texts.TextMirror, "bytes_of", counted)
+    pages = {f"p{i}.html": f"<p>page {i} \u00e9\u20ac</p>" + "x" * i for i in range(8)}
+    srv = edgenode(handler_site(make_site, {"pass": PASS_THROUGH}, [("/", "pass")], pages))
+    for _ in range(4):
+        for name, text in pages.items():
+            status, headers, body = await get(srv.url, "/", params={"p": "/" + name})
+            assert status == 200 and headers["x-passed"] == "1"
+            assert body == text.encode(), name
+    assert memo_hits(srv) >= 16  # passes 3 and 4 (1 fills the cache, 2 remembers the fetch)
+    assert len(came_back) >= 16  # ... and their answers came back as text ids
+
+
+def test_text_mirror_forgets_in_lru_order_and_keeps_bytes_until_the_batch_ran(monkeypatch):
+    from edgenode.handlers import texts
+
+    monkeypatch.setattr(texts, "TEXTS_MAX", 2)
+    m = texts.TextMirror()
+    assert m.body(1, b"one") == ({"t": "one", "tk": 1}, [])
+    assert m.body(2, "zwei \u00df".encode()) == ({"t": "zwei \u00df", "tk": 2}, [])
+    assert m.body(1, b"one") == ({"tk": 1}, [])  # now 2 is the least recently sent
+    assert m.body(3, b"three") == ({"t": "three", "tk": 3}, [2])
+    assert m.bytes_of(2) == "zwei \u00df".encode()  # its "tx-" event has not run yet
+    m.batch_started()  # the batch carrying that event
+    assert m.bytes_of(2) is not None
+    m.batch_ended()
+    assert m.bytes_of(2) is None and m.bytes_of(1) == b"one" and m.bytes_of(3) == b"three"
+    assert m.body(2, "zwei \u00df".encode())[0] == {"t": "zwei \u00df", "tk": 2}  # sent whole again

@@ -226,6 +226,11 @@ def body_from_js(iso: Isolate, inv: Invocation, d: dict | None) -> Body:
         return b""
     if "t" in d:
         return _utf8(d["t"])
+    if "tk" in d:  # a text the host sent (texts.py): its bytes, as kept
+        data = iso.texts.bytes_of(d["tk"])
+        if data is None:
+            raise HandlerError("Error", "edgenode: a body named a text the host does not have")
+        return data
     if "b" in d:
         return base64.b64decode(d["b"])
     if "h" in d:
@@ -477,7 +482,7 @@ class Host:
             return NOT_NOW
         memo = fetch_memo(self.node)
         key = memo.key(ex, arg)
-        answer = memo.answer(key, ex.request_id) if key is not None else None
+        answer = memo.answer(key, ex.request_id, self.isolate) if key is not None else None
         if answer is None:
             return NOT_NOW
         self.subrequests += 1
@@ -532,7 +537,7 @@ class Host:
             memo = fetch_memo(self.node)
             key = memo.key(self.ex, d)
             if key is not None:
-                remembered = memo.answer(key, self.ex.request_id)
+                remembered = memo.answer(key, self.ex.request_id, self.isolate)
                 if remembered is not None:
                     return remembered
             sub = self._sub_exchange(d)

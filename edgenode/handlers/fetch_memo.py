@@ -19,6 +19,7 @@ request: its answer is a pure function of the request and of data re-checked on 
 
 from __future__ import annotations
 
+import itertools
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -29,8 +30,10 @@ from edgenode.cache_phase import STATUS_HIT
 
 if TYPE_CHECKING:
     from edgenode.exchange import EdgeResponse, Exchange
+    from edgenode.handlers.runtime import Isolate
     from edgenode.node import EdgeNode
 
+_text_ids = itertools.count(1)
 MEMO_MAX = 1024  # remembered fetches per node; the least recently used is forgotten first
 KEY_MAX_CHARS = 8192  # URL plus headers: longer fetches are never remembered
 
@@ -44,6 +47,7 @@ class RememberedFetch:
     rid_at: int  # index of x-nf-request-id in headers (-1: none)
     age_at: int  # index of age (-1: none)
     url: str
+    text_id: int  # the body's id among the texts isolates keep (texts.py)
 
 
 class SameSiteFetchMemo:
@@ -66,8 +70,9 @@ class SameSiteFetchMemo:
         site = ex.site
         return (site.site_id, site.generation, url, headers)
 
-    def answer(self, key: tuple, request_id: str) -> dict | None:
-        """The JS description of a remembered fetch, or None (never seen, or not valid any more)."""
+    def answer(self, key: tuple, request_id: str, isolate: Isolate) -> dict | None:
+        """The JS description of a remembered fetch for `isolate`, or None (never seen, or not valid
+        any more). Its body is a text the isolate keeps (texts.py): after the first time, its id."""
         memo = self.fetches.get(key)
         if memo is None:
             return None
@@ -86,7 +91,7 @@ class SameSiteFetchMemo:
         if memo.age_at >= 0:
             headers[memo.age_at] = ["age", str(entry.age(t))]
         self.hits += 1
-        body = {"t": entry.body.decode()} if entry.body else None
+        body = isolate.text_body(memo.text_id, entry.body) if entry.body else None
         return {"status": memo.status, "statusText": "", "url": memo.url, "limit": None, "headers": headers,
                 "body": body}
 
@@ -109,7 +114,8 @@ class SameSiteFetchMemo:
         age_at = names.index("age") if "age" in names else -1
         fetches = self.fetches
         fetches[key] = RememberedFetch(sub.notes["cache_key"], weakref.ref(entry), resp.status,
-                                       [list(p) for p in headers], rid_at, age_at, described["url"])
+                                       [list(p) for p in headers], rid_at, age_at, described["url"],
+                                       next(_text_ids))
         fetches.move_to_end(key)
         while len(fetches) > MEMO_MAX:
             fetches.popitem(last=False)

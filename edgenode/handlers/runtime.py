@@ -29,6 +29,7 @@ from typing import Any
 import orjson
 
 from edgenode.handlers import v8
+from edgenode.handlers.texts import TextMirror
 
 log = logging.getLogger("edgenode.handlers")
 
@@ -147,6 +148,7 @@ class Isolate:
         self._chan: memoryview | None = None
         self._chan_half = 0
         self._byte_ids = itertools.count(1)
+        self.texts = TextMirror()  # the page texts core.js keeps, by id (texts.py)
         self._unplaced: list[list] = []  # "k" events queued since the last batch, bytes not yet placed
         # core.js's run() and drain() as functions the host calls (v8.post_call), taken from
         # __edge when the isolate starts, and the empty argument list the calls pass.
@@ -445,6 +447,13 @@ class Isolate:
         if not inv.out_streams:
             self.release(inv)
 
+    def text_body(self, tid: int, data: bytes) -> dict:
+        """Body description of a text the isolate may keep (see texts.py): the id alone once it has it."""
+        body, forget = self.texts.body(tid, data)
+        if forget:
+            self._send(["tx-", forget])
+        return body
+
     # -- host ops ------------------------------------------------------------------------------
 
     def settle(self, op_id: int, ok: bool, value: Any, rid: int = 0) -> None:
@@ -525,6 +534,7 @@ class Isolate:
                 continue
             batch, self._events = self._events, []
             self._drain_now = False
+            self.texts.batch_started()
             try:
                 await self._run_batch(batch)
             except asyncio.CancelledError:
@@ -532,6 +542,8 @@ class Isolate:
             except Exception:  # pragma: no cover - never let the pump die silently
                 log.exception("%s: pump failed", self.label)
                 self._die(HandlerError("Error", "the edge handler runtime failed"))
+            finally:
+                self.texts.batch_ended()
 
     def _batch_rids(self, batch: list) -> set[int]:
         rids: set[int] = set()

@@ -234,11 +234,51 @@
     try { s.cancel(); } catch (_) { /* ignore */ }
   }
 
+  // ---- texts the host sent before ------------------------------------------------------------
+  // A page a handler fetches again and again (a remembered same-site fetch) crosses once as a
+  // string with an id ({t, tk}); after that only the id crosses ({tk}), and a response whose
+  // body is such a string goes back to the host as the id. The host keeps the mirror of this
+  // table (runtime.Isolate.text_body) and says when to forget an id (a "tx-" event).
+  const texts = new Map(); // id -> string
+  const textIds = new Map(); // string -> id
+  const textLengths = new Map(); // length -> how many remembered texts have it (a cheap first test)
+  function hostText(b) {
+    if (b.t === undefined) {
+      b.t = texts.get(b.tk);
+      if (b.t === undefined) throw new Error(`edgenode: the host named text ${b.tk}, which this isolate does not have`);
+      return;
+    }
+    if (texts.has(b.tk)) return;
+    texts.set(b.tk, b.t);
+    textIds.set(b.t, b.tk);
+    textLengths.set(b.t.length, (textLengths.get(b.t.length) || 0) + 1);
+  }
+  function forgetTexts(ids) {
+    for (const id of ids) {
+      const t = texts.get(id);
+      if (t === undefined) continue;
+      texts.delete(id);
+      if (textIds.get(t) === id) textIds.delete(t);
+      const n = textLengths.get(t.length) - 1;
+      if (n > 0) textLengths.set(t.length, n); else textLengths.delete(t.length);
+    }
+  }
+  // The id of a string the host already has, or undefined.
+  function textId(s) { return textLengths.has(s.length) ? textIds.get(s) : undefined; }
+
   let continues = false; // an event of this run resumes promise chains (op results, pulls, ...)
   function dispatch(ev) {
     switch (ev[0]) {
       case "s": current = ev[1]; start(ev[1], ev[2], ev[3]); break;
-      case "r": continues = true; current = ev[4] || 0; settle(ev[1], ev[2], ev[3]); break;
+      case "r": {
+        continues = true;
+        current = ev[4] || 0;
+        const v = ev[3];
+        if (v !== null && typeof v === "object" && v.body && v.body.tk !== undefined) hostText(v.body);
+        settle(ev[1], ev[2], v);
+        break;
+      }
+      case "tx-": forgetTexts(ev[1]); break;
       case "p": continues = true; pull(ev[1]); break;
       case "c": continues = true; cancelStream(ev[1]); break;
       case "a": continues = true; abort(ev[1]); break;
@@ -300,7 +340,7 @@
   }
 
   globalThis.__edge = Object.freeze({
-    run, drain, recover, hostOp, registerOutStream, errorFields, makeError, opRid, channel, channelOff, bodyBytes,
+    run, drain, recover, hostOp, registerOutStream, errorFields, makeError, opRid, channel, channelOff, bodyBytes, textId,
     on(kind, fn) { handlers.set(kind, fn); },
     get current() { return current; },
   });

@@ -243,10 +243,13 @@
     }
   }
 
-  // What crosses to the host: {t} | {b: base64} | {h: sid} | {s: out-stream sid} | null
+  // What crosses to the host: {t} | {tk: text id} | {b: base64} | {h: sid} | {s: out-stream sid} | null
   function describeBody(src, rid) {
     if (src === null) return null;
-    if (src.t !== undefined) return { t: src.t };
+    if (src.t !== undefined) {
+      const tk = E.textId(src.t); // a page the host sent: only its id goes back
+      return tk !== undefined ? { tk } : { t: src.t };
+    }
     if (src.u !== undefined && src.h !== undefined) return { h: src.h }; // untouched bytes from the host
     if (src.u !== undefined && src.u.length <= 1 << 20) return { b: src.u.toBase64() };
     if (src.h !== undefined) return { h: src.h };
