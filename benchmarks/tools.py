@@ -151,10 +151,15 @@ def run_wrk(port: int, path: str, conns: int, seconds: float, cpus: str, headers
     if script is not None:
         cmd += ["-s", str(script)]
     cmd.append(f"http://127.0.0.1:{port}{path}")
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60).stdout
+    return parse_wrk(subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60).stdout)
+
+
+def parse_wrk(out: str) -> WrkResult:
+    """wrk's report (run with --latency) -> WrkResult."""
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    p50 = re.search(r"50%\s+(\S+)", out)
-    p99 = re.search(r"99%\s+(\S+)", out)
+    # At the start of a line: wrk's "+/- Stdev" column ("87.50%") must not pass for a percentile.
+    p50 = re.search(r"^\s*50%\s+(\S+)", out, re.M)
+    p99 = re.search(r"^\s*99%\s+(\S+)", out, re.M)
     total = re.search(r"(\d+) requests in", out)
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
