@@ -87,6 +87,10 @@ class ResponseCache:
             self.hits += 1
         return entry
 
+    def holds(self, primary: tuple, secondary: tuple, entry: CacheEntry) -> bool:
+        """Whether `entry` is still the one stored at the key (kept recently used; not a hit or miss)."""
+        return self._lru.get((primary, secondary)) is entry
+
     def put(self, primary: tuple, secondary: tuple, spec: VarySpec, entry: CacheEntry) -> bool:
         if entry.size > self.max_entry:
             return False

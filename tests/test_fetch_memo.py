@@ -31,8 +31,17 @@ export async function onRequest(event) {
 
 
 def memo_hits(srv) -> int:
+    """Fetches answered from memory: by the host's memo, or by an isolate from its lease."""
     memo = getattr(srv.node, "fetch_memo", None)
-    return memo.hits if memo is not None else 0
+    return (memo.hits if memo is not None else 0) + local_fetches(srv)
+
+
+def local_fetches(srv) -> int:
+    total = 0
+    for holder in srv.node.sites.holders:
+        iso = getattr(holder.site.handlers, "_isolate", None)
+        total += iso.local_fetches if iso is not None else 0
+    return total
 
 
 def site(make_site, files: dict[str, str] | None = None, decls: list[tuple[str, str]] | None = None,
@@ -44,7 +53,7 @@ def site(make_site, files: dict[str, str] | None = None, decls: list[tuple[str, 
 async def test_repeated_fetch_is_remembered_with_per_request_values(edgenode, make_site):
     srv = edgenode(site(make_site))
     seen = []
-    for i in range(4):
+    for i in range(6):
         status, headers, body = await get(srv.url, "/")
         assert status == 200 and body == b"200 <p>the page</p>"
         # The fetched response carries this request's id, like the pipeline gives it.
@@ -52,8 +61,29 @@ async def test_repeated_fetch_is_remembered_with_per_request_values(edgenode, ma
         assert headers["x-inner-age"].isdigit()
         assert ("hit" in headers["x-inner-cache-status"]) == (i > 0)
         seen.append(headers["x-nf-request-id"])
-    assert len(set(seen)) == 4
-    assert memo_hits(srv) >= 2  # the first fetch fills the cache, the second is remembered, then hits
+    assert len(set(seen)) == 6
+    assert memo_hits(srv) >= 4  # the first fetch fills the cache, the second is remembered, then hits
+    assert local_fetches(srv) >= 2  # ... and after the first hit, the isolate answers from its lease
+
+
+async def test_a_lease_answers_only_requests_on_its_origin(edgenode, make_site):
+    # The handler always fetches http://127.0.0.1:PORT/page.html. Asked as 127.0.0.1 that is a
+    # same-site fetch (remembered, then leased); asked as localhost it is a fetch to another
+    # origin, which goes out over HTTP as a request of its own (with its own request id).
+    fetch_127 = FETCHER.replace("`${url.origin}${page}`", "`http://127.0.0.1:${url.port}${page}`")
+    srv = edgenode(handler_site(make_site, {"fetcher": fetch_127}, [("/", "fetcher")], {"page.html": "<p>the page</p>"}))
+    port = srv.url.rsplit(":", 1)[1]
+    for _ in range(4):
+        _, headers, body = await get(srv.url, "/")
+        assert body == b"200 <p>the page</p>"
+        assert headers["x-inner-x-nf-request-id"] == headers["x-nf-request-id"]
+    local = local_fetches(srv)
+    assert local >= 1
+    for _ in range(3):
+        _, headers, body = await get(srv.url, "/", headers={"Host": f"localhost:{port}"})
+        assert body == b"200 <p>the page</p>"
+        assert headers["x-inner-x-nf-request-id"] != headers["x-nf-request-id"]
+    assert local_fetches(srv) == local
 
 
 async def test_an_evicted_entry_or_a_new_deploy_is_never_answered_from_memory(edgenode, make_site):

@@ -24,7 +24,7 @@ import aiohttp
 from multidict import CIMultiDict
 
 from edgenode.exchange import Body, EdgeRequest, EdgeResponse, Exchange, FileBody
-from edgenode.handlers.fetch_memo import fetch_memo
+from edgenode.handlers.fetch_memo import fetch_memo, leases_of
 from edgenode.handlers.runtime import NOT_NOW, HandlerError, Invocation, Isolate
 from edgenode.origins.static import file_chunks
 from edgenode.paths import BadPath, decode_path
@@ -456,7 +456,7 @@ class Host:
         if op in ("read", "cancel", "digest"):
             return await common_op(iso, op, arg)
         if op in ("origin", "fetch"):
-            self.subrequests += 1
+            self.subrequests = self._counted(arg)
             if self.subrequests > MAX_SUBREQUESTS:
                 raise HandlerError("TypeError", f"too many subrequests (more than {MAX_SUBREQUESTS})")
             return await (self._origin(arg) if op == "origin" else self._fetch(arg))
@@ -475,7 +475,10 @@ class Host:
 
         A same-site fetch the memo remembers is answered here, after the same checks as `op`.
         """
-        if op != "fetch" or self.subrequests >= MAX_SUBREQUESTS:
+        if op != "fetch":
+            return NOT_NOW
+        count = self._counted(arg)
+        if count > MAX_SUBREQUESTS:
             return NOT_NOW
         ex = self.ex
         if not same_site(ex, arg["url"]) or ex.notes.get("fetch_depth", 0) >= MAX_FETCH_DEPTH:
@@ -485,8 +488,17 @@ class Host:
         answer = memo.answer(key, ex.request_id, self.isolate) if key is not None else None
         if answer is None:
             return NOT_NOW
-        self.subrequests += 1
+        self.subrequests = count
+        req = ex.request
+        leases_of(memo, self.isolate).grant(key, arg, f"{req.scheme}://{req.authority}", MAX_SUBREQUESTS,
+                                            MAX_FETCH_DEPTH)
         return answer
+
+    def _counted(self, arg: Any) -> int:
+        """This fetch's number among the invocation's subrequests: the isolate counts the ones it
+        answered itself too (`n`, set by fetch.js)."""
+        n = arg.get("n") if isinstance(arg, dict) else None
+        return max(self.subrequests + 1, n if type(n) is int else 0)
 
     def _request_body(self, d: dict) -> Body | None:
         body = d.get("body")

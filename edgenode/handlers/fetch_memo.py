@@ -20,6 +20,7 @@ request: its answer is a pure function of the request and of data re-checked on 
 from __future__ import annotations
 
 import itertools
+import time
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -70,20 +71,26 @@ class SameSiteFetchMemo:
         site = ex.site
         return (site.site_id, site.generation, url, headers)
 
+    def valid(self, key: tuple, memo: RememberedFetch, t: float) -> bool:
+        """Whether `memo` still answers `key`: remembered, its entry still the one in the cache, fresh."""
+        if self.fetches.get(key) is not memo:
+            return False
+        entry = memo.entry()
+        if entry is None or not self.node.cache.holds(*memo.cache_key, entry) or not entry.fresh(t):
+            self.fetches.pop(key, None)
+            return False
+        return True
+
     def answer(self, key: tuple, request_id: str, isolate: Isolate) -> dict | None:
         """The JS description of a remembered fetch for `isolate`, or None (never seen, or not valid
         any more). Its body is a text the isolate keeps (texts.py): after the first time, its id."""
         memo = self.fetches.get(key)
         if memo is None:
             return None
-        entry = memo.entry()
-        if entry is None or self.node.cache.get(*memo.cache_key) is not entry:
-            del self.fetches[key]
-            return None
         t = now()
-        if not entry.fresh(t):
-            del self.fetches[key]
+        if not self.valid(key, memo, t):
             return None
+        entry = memo.entry()
         self.fetches.move_to_end(key)
         headers = list(memo.headers)
         if memo.rid_at >= 0:
@@ -126,3 +133,68 @@ def fetch_memo(node: EdgeNode) -> SameSiteFetchMemo:
     if memo is None:
         memo = node.fetch_memo = SameSiteFetchMemo(node)
     return memo
+
+
+LEASES_MAX = 64  # leases one isolate holds; the oldest granted is revoked first
+
+
+def lease_key(d: dict) -> str:
+    """What core.js leaseKey() makes of the same fetch description."""
+    return d["url"] + "".join(f"\0{k}\0{v}" for k, v in d["headers"])
+
+
+class FetchLeases:
+    """The remembered fetches one isolate may answer itself, without a round trip (core.js localFetch).
+
+    A fetch the memo answered is leased to the isolate that asked: the response with its
+    per-request values (request id, Age) left for the isolate to fill in, the origin it belongs
+    to and the host's limits (subrequests, nesting). Before every batch the isolate runs, each
+    lease is checked as the memo checks an answer; those that no longer hold are revoked at the
+    front of that batch. So a fetch answered in the isolate is what the memo would have answered
+    at the start of the batch it ran in.
+    """
+
+    def __init__(self, memo: SameSiteFetchMemo, isolate: Isolate) -> None:
+        self.memo = memo
+        self.isolate = isolate
+        self.held: OrderedDict[str, tuple[tuple, RememberedFetch]] = OrderedDict()
+
+    def grant(self, key: tuple, d: dict, origin: str, max_subrequests: int, max_depth: int) -> None:
+        memo = self.memo.fetches.get(key)
+        entry = memo.entry() if memo is not None else None
+        lk = lease_key(d)
+        if entry is None or lk in self.held:  # (held: the isolate could not use it for that request)
+            return
+        t = now()
+        stored = (time.time() - (t - entry.stored_at)) * 1000  # epoch ms, the isolate's clock
+        self.held[lk] = (key, memo)
+        revoke = []
+        while len(self.held) > LEASES_MAX:
+            revoke.append(self.held.popitem(last=False)[0])
+        if revoke:
+            self.isolate.send_event(["lease-", revoke])
+        self.isolate.send_event(["lease", lk, {
+            "status": memo.status, "headers": memo.headers, "url": memo.url, "tk": memo.text_id,
+            "ridAt": memo.rid_at, "ageAt": memo.age_at, "stored": stored,
+            "until": 0 if entry.ttl is None else stored + entry.ttl * 1000, "origin": origin,
+            "maxSub": max_subrequests, "maxDepth": max_depth}])
+
+    def check(self) -> list[str]:
+        """Revoke (and return the keys of) the leases that no longer hold; run before each batch."""
+        if not self.held:
+            return []
+        t = now()
+        texts = self.isolate.texts
+        stale = [lk for lk, (key, memo) in self.held.items()
+                 if not self.memo.valid(key, memo, t) or not texts.holds(memo.text_id)]
+        for lk in stale:
+            del self.held[lk]
+        return stale
+
+
+def leases_of(memo: SameSiteFetchMemo, isolate: Isolate) -> FetchLeases:
+    leases = isolate.batch_check
+    if leases is None:
+        leases = FetchLeases(memo, isolate)
+        isolate.batch_check = leases
+    return leases  # type: ignore[return-value]

@@ -106,8 +106,7 @@ async def _run_on_request(node: EdgeNode, ex: Exchange, hs: HandlerSet, name: st
     meta = meta_for(node, ex)
     try:
         iso = await hs.isolate()
-        result = await iso.invoke("request", name, host,
-                                  lambda inv: {**request_to_js(iso, inv, ex), "meta": meta})
+        result = await iso.invoke("request", name, host, lambda inv: _payload(iso, inv, ex, meta))
         inv = host.invocation
         assert inv is not None
         try:
@@ -134,7 +133,7 @@ async def _run_on_response(node: EdgeNode, ex: Exchange, hs: HandlerSet, name: s
     sent: dict[str, Any] = {}
 
     def build(inv: Any) -> dict:
-        d = {**request_to_js(iso, inv, ex), "meta": meta}
+        d = _payload(iso, inv, ex, meta)
         d["response"] = sent["response"] = response_to_js(iso, inv, resp, inline=False)
         return d
 
@@ -165,6 +164,15 @@ async def _run_on_response(node: EdgeNode, ex: Exchange, hs: HandlerSet, name: s
     except Exception as e:
         log.exception("%s: edge handler %s: host failure", ex.site.site_id, name)
         _fail(ex, name, HandlerError("Error", f"edge handler failed: {e.__class__.__name__}"))
+
+
+def _payload(iso: Any, inv: Any, ex: Exchange, meta: dict) -> dict:
+    d = request_to_js(iso, inv, ex)
+    d["meta"] = meta
+    depth = ex.notes.get("fetch_depth")
+    if depth:
+        d["fd"] = depth  # how deep in same-site fetches this request is (core.js localFetch)
+    return d
 
 
 def _replace_headers(resp: Any, pairs: list) -> None:

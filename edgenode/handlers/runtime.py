@@ -55,6 +55,7 @@ def _from_json(text: str) -> Any:
         return json.loads(text)
 
 
+_NO_DRAIN = frozenset({"seed", "k", "tx-", "lease", "lease-"})  # events that resume no promise chain
 NOT_NOW = object()  # Host.op_now: this host call has to wait (it runs as a task)
 WATCH_INTERVAL = 0.004  # seconds between watchdog looks at a busy isolate
 IDLE_DRAIN = 0.005  # seconds after a batch that needed no drain before an idle isolate is drained anyway
@@ -149,6 +150,8 @@ class Isolate:
         self._chan_half = 0
         self._byte_ids = itertools.count(1)
         self.texts = TextMirror()  # the page texts core.js keeps, by id (texts.py)
+        self.batch_check: Any = None  # fetch_memo.FetchLeases once a fetch was leased to this isolate
+        self.local_fetches = 0  # fetches the isolate answered itself from a lease
         self._unplaced: list[list] = []  # "k" events queued since the last batch, bytes not yet placed
         # core.js's run() and drain() as functions the host calls (v8.post_call), taken from
         # __edge when the isolate starts, and the empty argument list the calls pass.
@@ -447,6 +450,10 @@ class Isolate:
         if not inv.out_streams:
             self.release(inv)
 
+    def send_event(self, event: list) -> None:
+        """Queue an event for the next batch (for the bridge's helpers: leases)."""
+        self._send(event)
+
     def text_body(self, tid: int, data: bytes) -> dict:
         """Body description of a text the isolate may keep (see texts.py): the id alone once it has it."""
         body, forget = self.texts.body(tid, data)
@@ -534,6 +541,10 @@ class Isolate:
                 continue
             batch, self._events = self._events, []
             self._drain_now = False
+            if self.batch_check is not None:
+                revoked = self.batch_check.check()  # leases that no longer hold (fetch_memo.py)
+                if revoked:
+                    batch.insert(0, ["lease-", revoked])
             self.texts.batch_started()
             try:
                 await self._run_batch(batch)
@@ -574,7 +585,7 @@ class Isolate:
             if tag == "s":
                 if (ev[3][0], ev[2]) in slow:
                     return True
-            elif tag != "seed" and tag != "k":
+            elif tag not in _NO_DRAIN:
                 return True
         return False
 
@@ -754,6 +765,9 @@ class Isolate:
                 if inv is None or inv.future.done():
                     continue
                 inv.finished = True
+                local = m[3 if tag == "done" else 5] if len(m) > (3 if tag == "done" else 5) else 0  # (leases)
+                if local:
+                    self.local_fetches += local
                 if tag == "done":
                     inv.future.set_result(m[2])
                 else:

@@ -44,6 +44,9 @@ class TextMirror:
             forget.append(old)
         return {"t": data.decode(), "tk": tid}, forget
 
+    def holds(self, tid: int) -> bool:
+        return tid in self._held
+
     def bytes_of(self, tid: int) -> bytes | None:
         for table in (self._held, self._dying, self._carried):
             data = table.get(tid)

@@ -134,7 +134,7 @@
   }
 
   function start(rid, kind, args) {
-    live.set(rid, { dead: false });
+    live.set(rid, { dead: false, d: args[1], subs: 0, local: 0 });
     let r;
     try {
       const fn = handlers.get(kind);
@@ -153,14 +153,14 @@
     const rec = live.get(rid);
     if (!rec || rec.dead) return;
     live.delete(rid);
-    push(["done", rid, value === undefined ? null : value]);
+    push(["done", rid, value === undefined ? null : value, rec.local]);
   }
 
   function fail(rid, e) {
     const rec = live.get(rid);
     if (!rec || rec.dead) return;
     live.delete(rid);
-    push(["fail", rid, ...errorFields(e)]);
+    push(["fail", rid, ...errorFields(e), rec.local]);
   }
 
   function abort(rid) {
@@ -261,7 +261,44 @@
       if (textIds.get(t) === id) textIds.delete(t);
       const n = textLengths.get(t.length) - 1;
       if (n > 0) textLengths.set(t.length, n); else textLengths.delete(t.length);
+      for (const [key, l] of leases) if (l.tk === id) leases.delete(key);
     }
+  }
+
+  // ---- same-site fetches the host lets this isolate answer (fetch_memo.py FetchLeases) -------
+  // A lease is a remembered fetch: its key (URL and request headers, exactly as fetch() sends
+  // them), the response with the per-request values left to fill in, and the limits the host
+  // applies. The host revokes leases ("lease-") at the start of any batch once they no longer
+  // hold (the cache entry evicted, a new deploy, its text forgotten).
+  const leases = new Map(); // key -> lease
+  const dateNow = Date.now; // (handler code may replace Date.now; Age must not follow it)
+  function leaseKey(d) {
+    let key = d.url;
+    for (const [k, v] of d.headers) key += "\0" + k + "\0" + v;
+    return key;
+  }
+  // Counts a fetch() of invocation `rid` (the host applies its subrequest limit to this count).
+  function subrequest(rid) {
+    const rec = live.get(rid);
+    return rec ? ++rec.subs : 0;
+  }
+  // The host's description of the response to fetch description `d`, if a lease answers it.
+  function localFetch(rid, d) {
+    if (leases.size === 0 || d.method !== "GET" || d.body !== null) return undefined;
+    const rec = live.get(rid);
+    if (!rec || rec.dead || !rec.d) return undefined;
+    const l = leases.get(leaseKey(d));
+    if (l === undefined || d.n > l.maxSub || (rec.d.fd || 0) >= l.maxDepth) return undefined;
+    const now = dateNow();
+    const url = rec.d.url;
+    if ((l.until && now >= l.until) || url.slice(0, l.origin.length + 1) !== l.origin + "/") return undefined;
+    const t = texts.get(l.tk);
+    if (t === undefined) return undefined;
+    const headers = l.headers.slice();
+    if (l.ridAt >= 0) headers[l.ridAt] = ["x-nf-request-id", rec.d.meta.requestId];
+    if (l.ageAt >= 0) headers[l.ageAt] = ["age", String(Math.max(0, Math.floor((now - l.stored) / 1000)))];
+    rec.local++;
+    return { status: l.status, statusText: "", url: l.url, limit: null, headers, body: { t, tk: l.tk } };
   }
   // The id of a string the host already has, or undefined.
   function textId(s) { return textLengths.has(s.length) ? textIds.get(s) : undefined; }
@@ -279,6 +316,8 @@
         break;
       }
       case "tx-": forgetTexts(ev[1]); break;
+      case "lease": leases.set(ev[1], ev[2]); break;
+      case "lease-": for (const key of ev[1]) leases.delete(key); break;
       case "p": continues = true; pull(ev[1]); break;
       case "c": continues = true; cancelStream(ev[1]); break;
       case "a": continues = true; abort(ev[1]); break;
@@ -340,7 +379,7 @@
   }
 
   globalThis.__edge = Object.freeze({
-    run, drain, recover, hostOp, registerOutStream, errorFields, makeError, opRid, channel, channelOff, bodyBytes, textId,
+    run, drain, recover, hostOp, registerOutStream, errorFields, makeError, opRid, channel, channelOff, bodyBytes, textId, subrequest, localFetch,
     on(kind, fn) { handlers.set(kind, fn); },
     get current() { return current; },
   });

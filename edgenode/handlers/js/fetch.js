@@ -444,6 +444,11 @@
       req._initBody({ u: bytes });
     }
     const d = describeRequest(req, rid);
+    d.n = E.subrequest(rid);
+    if (!origin) {
+      const local = E.localFetch(rid, d); // a page the host lets this isolate answer (a lease)
+      if (local !== undefined) return Response._fromHost(local, true);
+    }
     const res = await E.hostOp(origin ? "origin" : "fetch", d, rid);
     return Response._fromHost(res, true);
   }
