@@ -71,12 +71,12 @@ class SameSiteFetchMemo:
         site = ex.site
         return (site.site_id, site.generation, url, headers)
 
-    def valid(self, key: tuple, memo: RememberedFetch, t: float) -> bool:
-        """Whether `memo` still answers `key`: remembered, its entry still the one in the cache, fresh."""
-        if self.fetches.get(key) is not memo:
+    def valid(self, key: tuple, remembered: RememberedFetch, t: float) -> bool:
+        """Whether `remembered` still answers `key`: kept, its entry still the one in the cache, fresh."""
+        if self.fetches.get(key) is not remembered:
             return False
-        entry = memo.entry()
-        if entry is None or not self.node.cache.holds(*memo.cache_key, entry) or not entry.fresh(t):
+        entry = remembered.entry()
+        if entry is None or not self.node.cache.holds(*remembered.cache_key, entry) or not entry.fresh(t):
             self.fetches.pop(key, None)
             return False
         return True
@@ -84,22 +84,22 @@ class SameSiteFetchMemo:
     def answer(self, key: tuple, request_id: str, isolate: Isolate) -> dict | None:
         """The JS description of a remembered fetch for `isolate`, or None (never seen, or not valid
         any more). Its body is a text the isolate keeps (texts.py): after the first time, its id."""
-        memo = self.fetches.get(key)
-        if memo is None:
+        remembered = self.fetches.get(key)
+        if remembered is None:
             return None
         t = now()
-        if not self.valid(key, memo, t):
+        if not self.valid(key, remembered, t):
             return None
-        entry = memo.entry()
+        entry = remembered.entry()
         self.fetches.move_to_end(key)
-        headers = list(memo.headers)
-        if memo.rid_at >= 0:
-            headers[memo.rid_at] = ["x-nf-request-id", request_id]
-        if memo.age_at >= 0:
-            headers[memo.age_at] = ["age", str(entry.age(t))]
+        headers = list(remembered.headers)
+        if remembered.rid_at >= 0:
+            headers[remembered.rid_at] = ["x-nf-request-id", request_id]
+        if remembered.age_at >= 0:
+            headers[remembered.age_at] = ["age", str(entry.age(t))]
         self.hits += 1
-        body = isolate.text_body(memo.text_id, entry.body) if entry.body else None
-        return {"status": memo.status, "statusText": "", "url": memo.url, "limit": None, "headers": headers,
+        body = isolate.text_body(remembered.text_id, entry.body) if entry.body else None
+        return {"status": remembered.status, "statusText": "", "url": remembered.url, "limit": None, "headers": headers,
                 "body": body}
 
     def remember(self, key: tuple, sub: Exchange, resp: EdgeResponse, described: dict) -> None:
@@ -160,22 +160,22 @@ class FetchLeases:
         self.held: OrderedDict[str, tuple[tuple, RememberedFetch]] = OrderedDict()
 
     def grant(self, key: tuple, d: dict, origin: str, max_subrequests: int, max_depth: int) -> None:
-        memo = self.memo.fetches.get(key)
-        entry = memo.entry() if memo is not None else None
+        remembered = self.memo.fetches.get(key)
+        entry = remembered.entry() if remembered is not None else None
         lk = lease_key(d)
         if entry is None or lk in self.held:  # (held: the isolate could not use it for that request)
             return
         t = now()
         stored = (time.time() - (t - entry.stored_at)) * 1000  # epoch ms, the isolate's clock
-        self.held[lk] = (key, memo)
+        self.held[lk] = (key, remembered)
         revoke = []
         while len(self.held) > LEASES_MAX:
             revoke.append(self.held.popitem(last=False)[0])
         if revoke:
             self.isolate.send_event(["lease-", revoke])
         self.isolate.send_event(["lease", lk, {
-            "status": memo.status, "headers": memo.headers, "url": memo.url, "tk": memo.text_id,
-            "ridAt": memo.rid_at, "ageAt": memo.age_at, "stored": stored,
+            "status": remembered.status, "headers": remembered.headers, "url": remembered.url,
+            "tk": remembered.text_id, "ridAt": remembered.rid_at, "ageAt": remembered.age_at, "stored": stored,
             "until": 0 if entry.ttl is None else stored + entry.ttl * 1000, "origin": origin,
             "maxSub": max_subrequests, "maxDepth": max_depth}])
 
@@ -185,8 +185,8 @@ class FetchLeases:
             return []
         t = now()
         texts = self.isolate.texts
-        stale = [lk for lk, (key, memo) in self.held.items()
-                 if not self.memo.valid(key, memo, t) or not texts.holds(memo.text_id)]
+        stale = [lk for lk, (key, remembered) in self.held.items()
+                 if not self.memo.valid(key, remembered, t) or not texts.holds(remembered.text_id)]
         for lk in stale:
             del self.held[lk]
         return stale
