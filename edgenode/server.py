@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import signal
@@ -19,7 +20,6 @@ from edgenode.errors import error_response
 from edgenode.exchange import EdgeRequest, EdgeResponse, Exchange, FileBody, new_request_id
 from edgenode.fastpath import FastIndex
 from edgenode.leanconn import LeanGate, LeanPathProtocol, LeanServer, send_file
-from edgenode.leanpath import LeanRequest
 from edgenode.limits import BodyTimeout, GuardedProtocol, GuardedServer, Limits, body_chunks
 from edgenode.node import EdgeNode
 from edgenode.origins.static import checked_file
@@ -269,11 +269,8 @@ class EdgeServer:
     async def start(self) -> None:
         await self.node.start()
         self.fast = FastIndex(self.node, enabled=self.options.extra.get("fast_path", True))
-        node, fast = self.node, self.fast
-
-        async def lean(request: LeanRequest, client_ip: str) -> Answer:
-            return await answer(node, fast, request, client_ip)
-
+        # The lean path calls answer(node, fast, request, client_ip) directly (no wrapper coroutine).
+        lean = functools.partial(answer, self.node, self.fast)
         server = EdgeWebServer(make_handler(self.node, self.fast), Limits.from_options(self.options),
                                fast=self.fast, lean=lean, access_log=None, handler_cancellation=False)
         self._web_server = server
