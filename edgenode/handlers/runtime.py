@@ -765,9 +765,9 @@ class Isolate:
                 if inv is None or inv.future.done():
                     continue
                 inv.finished = True
-                local = m[3 if tag == "done" else 5] if len(m) > (3 if tag == "done" else 5) else 0  # (leases)
-                if local:
-                    self.local_fetches += local
+                at = 3 if tag == "done" else 5  # where done/fail carry the fetches answered from a lease
+                if len(m) > at and m[at]:
+                    self.local_fetches += m[at]
                 if tag == "done":
                     inv.future.set_result(m[2])
                 else:
