@@ -21,10 +21,12 @@ GEN0_THRESHOLD = 10_000
 # 128 KB of it, and the next allocation takes fresh pages again: a page fault and a zeroed page
 # for every 4 KB. A body streamed through a handler allocates and frees chunks of 64-100 KB per
 # request; measured on S6 (a 100 KB page rewritten by a handler), that was 26 page faults and
-# about 60-80 us of the main thread's ~320 us per request. Keeping up to 16 MB of free memory
+# about 60-80 us of the main thread's ~320 us per request. Keeping up to 64 MB of free memory
 # per arena (and serving allocations up to 1 MB from the heap rather than a fresh mapping each)
-# removes them; the cost is that much resident memory kept after a burst.
-MALLOC_TRIM_THRESHOLD = 16 * 1024 * 1024
+# removes them; the cost is that much resident memory kept after a burst. (16 MB was enough at
+# 32 connections; at 256, S6's 256 bodies in flight passed it and the main thread took 108-115
+# faults per request again, against 23-33 with 64 MB: 632-679 -> 709-745 req/s.)
+MALLOC_TRIM_THRESHOLD = 64 * 1024 * 1024
 MALLOC_MMAP_THRESHOLD = 1024 * 1024
 _M_TRIM_THRESHOLD = -1  # mallopt parameters, <malloc.h>
 _M_MMAP_THRESHOLD = -3
