@@ -194,6 +194,37 @@ async def test_many_concurrent_bodies_larger_than_the_channel(url):
         assert body == want, path
 
 
+async def test_pulls_past_the_per_batch_cap_wait_for_the_next_batch(edgenode, site, monkeypatch):
+    """runtime.PULLS_PER_BATCH cuts a batch after that many stream pulls and queues the rest first
+    for the next one: with a cap of 2 and 24 streams in flight, every body still arrives whole."""
+    from edgenode.handlers import runtime
+
+    cut = 0
+    real = runtime.Isolate._cap_pulls
+
+    def counting(self, batch):
+        nonlocal cut
+        before = len(batch)
+        real(self, batch)
+        cut += before - len(batch)
+
+    monkeypatch.setattr(runtime, "PULLS_PER_BATCH", 2)
+    monkeypatch.setattr(runtime.Isolate, "_cap_pulls", counting)
+    url = edgenode(site, handler_cpu_ms=2000, handler_timeout_ms=5000).url
+    text = split_text()
+    jobs = [("/copy/every.bin", EVERY_BYTE)] * 12 + [("/copy/big.bin", BIG)] * 4
+    jobs += [("/rewrite/split.html", text.replace(MARKER, REPLACEMENT).encode())] * 8
+    async with aiohttp.ClientSession() as s:
+        async def one(path: str) -> bytes:
+            async with s.get(url + path) as r:
+                assert r.status == 200
+                return await r.read()
+        bodies = await asyncio.gather(*(one(p) for p, _ in jobs))
+    for (path, want), body in zip(jobs, bodies, strict=True):
+        assert body == want, path
+    assert cut > 0  # the cap did cut batches
+
+
 async def test_isolate_rebuilt_after_a_runaway_while_streaming(url, caplog):
     try:
         status, _, body = await get(url, "/runaway/page.txt")

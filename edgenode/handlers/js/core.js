@@ -218,7 +218,9 @@
       }
       push(["chunk", sid, ref]);
       s.ahead += chunk.length;
-      if (s.ahead < AHEAD_BYTES && ++s.aheadChunks < AHEAD_CHUNKS) readNext(sid, s);
+      // Read ahead only into the first half of the out channel: the rest is for the first chunks of
+      // the other pulls of this batch (runtime.PULLS_PER_BATCH), which would otherwise go as base64.
+      if (s.ahead < AHEAD_BYTES && ++s.aheadChunks < AHEAD_CHUNKS && outPos + chunk.length <= CHAN_HALF / 2) readNext(sid, s);
     }, (e) => {
       s.reading = false;
       if (outStreams.get(sid) !== s) return;
