@@ -58,7 +58,7 @@ def _from_json(text: str) -> Any:
 # Stream pulls per batch: their first chunks (up to 64 KB each) fill at most half of the channel's
 # JS -> host half; core.js reads ahead only into the other half.
 PULLS_PER_BATCH = 16
-_NO_DRAIN = frozenset({"seed", "k", "tx-", "lease", "lease-"})  # events that resume no promise chain
+_NO_DRAIN = frozenset({"seed", "k", "tx-", "lease", "lease-", "f"})  # events that resume no promise chain
 NOT_NOW = object()  # Host.op_now: this host call has to wait (it runs as a task)
 WATCH_INTERVAL = 0.004  # seconds between watchdog looks at a busy isolate
 IDLE_DRAIN = 0.005  # seconds after a batch that needed no drain before an idle isolate is drained anyway
@@ -818,6 +818,10 @@ class Isolate:
                     entry[1].set_exception(item)
                 else:
                     entry[1].set_result(item)
+            elif tag == "spill":
+                # Stream chunks wait in the isolate for room in the channel: a run() empties it
+                # and sends them (the "f" event itself does nothing).
+                self._send(["f"])
             elif tag == "log":
                 inv = self._invocations.get(m[1])
                 name = inv.host.handler if inv is not None else "-"
