@@ -132,3 +132,29 @@ async def test_text_bodies_cross_exactly(edgenode, make_site) -> None:
             assert (status, body) == (200, TEXT_PAGE.encode()), path
     status, body = await _get(url, "/urls")
     assert json.loads(body) == ["http://example.com/a/c?q=1#f", "TypeError"] * 3 + [0]
+
+
+BRIDGE_PROBE = r"""
+const atLoad = Object.getOwnPropertyNames(globalThis).filter((n) => n.startsWith("__edge")).sort();
+export function onRequest(event) {
+  const now = Object.getOwnPropertyNames(globalThis).filter((n) => n.startsWith("__edge")).sort();
+  let forged = "no";
+  try { globalThis.__edge.run('[["k", 1, 0, 16]]'); forged = "yes"; } catch (e) { forged = e.name; }
+  event.replaceResponse(Response.json({ atLoad, now, forged }));
+}
+"""
+
+
+async def test_handler_code_cannot_reach_the_bridge(edgenode, make_site) -> None:
+    """core.js's run()/drain() and fetch.js's internals are taken by the host and their globals
+    removed before any handler code is evaluated, at load time or per request."""
+    site = make_site({
+        "edge-handlers/probe.js": BRIDGE_PROBE,
+        "netlify.toml": '[[edge_handlers]]\npath = "/*"\nhandler = "probe"\n',
+    })
+    url = edgenode(site).url
+    for _ in range(2):
+        status, body = await _get(url, "/x")
+        assert status == 200
+        want = ["__edge_handlers", "__edge_modules"]
+        assert json.loads(body) == {"atLoad": want, "now": want, "forged": "TypeError"}

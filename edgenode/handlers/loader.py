@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from edgenode.config.errors import ConfigProblem
 from edgenode.handlers.esm import ModuleSyntaxError, transform
-from edgenode.handlers.runtime import Isolate
+from edgenode.handlers.runtime import SEAL, Isolate
 
 if TYPE_CHECKING:
     from edgenode.sites import Site
@@ -175,7 +175,7 @@ def setup_sources(modules: list[tuple[str, str]]) -> list[tuple[str, str]]:
         src = js_source(name)
         if src is not None:
             out.append((name, src + f"\n//# sourceURL=edgenode:{name}\n"))
-    return out + modules
+    return out + [(SEAL, "")] + modules
 
 
 # -- loading ---------------------------------------------------------------------------------------

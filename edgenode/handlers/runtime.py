@@ -59,6 +59,9 @@ def _from_json(text: str) -> Any:
 # JS -> host half; core.js reads ahead only into the other half.
 PULLS_PER_BATCH = 16
 _NO_DRAIN = frozenset({"seed", "k", "tx-", "lease", "lease-", "f"})  # events that resume no promise chain
+# In an isolate's setup list: where edgenode's own scripts end and the site's handler code begins.
+# The host takes core.js's functions there and removes the globals that lead to them.
+SEAL = "edgenode:seal"
 NOT_NOW = object()  # Host.op_now: this host call has to wait (it runs as a task)
 WATCH_INTERVAL = 0.004  # seconds between watchdog looks at a busy isolate
 IDLE_DRAIN = 0.005  # seconds after a batch that needed no drain before an idle isolate is drained anyway
@@ -160,6 +163,7 @@ class Isolate:
         # __edge when the isolate starts, and the empty argument list the calls pass.
         self._run_fn: Any = None
         self._drain_fn: Any = None
+        self._recover_fn: Any = None
         self._no_args: Any = None
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -169,18 +173,13 @@ class Isolate:
         self.mr, self.tid = await v8.new_isolate()
         self.mr.set_hard_memory_limit(self.memory_mb * MIB)
         try:
-            for _what, src in self.setup_js:
+            for what, src in self.setup_js:
+                if what == SEAL:
+                    await self._take_bridge()
+                    continue
                 await asyncio.wait_for(self.mr.eval_cancelable(src), 5.0)
-            self._chan = channel_view(await self.mr.eval_cancelable("__edge.channel()"))
-            if self._chan is not None:
-                self._chan_half = len(self._chan) // 2
-            else:  # a mini-racer that does not map it: every byte crosses as base64 instead
-                await self.mr.eval_cancelable("__edge.channelOff()")
-            self._run_fn = await self.mr.eval_cancelable(
-                '(() => { const run = __edge.run; return function () { "use strict"; return run(this); }; })()')
-            self._drain_fn = await self.mr.eval_cancelable(
-                "(() => { const drain = __edge.drain; return function () { return drain(); }; })()")
-            self._no_args = await self.mr.eval_cancelable("[]")
+            if self._run_fn is None:  # a setup without handler code (no SEAL entry)
+                await self._take_bridge()
             await v8.post_call(self.mr, self._run_fn, json.dumps([["seed", os.urandom(32).hex()]]), self._no_args)
             out = await v8.post_call(self.mr, self._drain_fn, None, self._no_args)
         except BaseException:
@@ -191,6 +190,29 @@ class Isolate:
             self._dispatch(_from_json(out))
         self._pump_task = asyncio.create_task(self._pump(), name=f"isolate {self.label}")
         self.create_ms = (time.perf_counter() - t0) * 1000
+
+    async def _take_bridge(self) -> None:
+        """Take core.js's run/drain/recover and the byte channel, then remove the globals that
+        lead to them (`__edge`, `__edge_fetch`) before any handler code is evaluated.
+
+        edgenode's own scripts captured them when they loaded; handler code could otherwise call
+        run() with forged events (read the channel, answer other requests' host calls) or drain()
+        other requests' messages.
+        """
+        mr = self.mr
+        self._chan = channel_view(await mr.eval_cancelable("__edge.channel()"))
+        if self._chan is not None:
+            self._chan_half = len(self._chan) // 2
+        else:  # a mini-racer that does not map it: every byte crosses as base64 instead
+            await mr.eval_cancelable("__edge.channelOff()")
+        self._run_fn = await mr.eval_cancelable(
+            '(() => { const run = __edge.run; return function () { "use strict"; return run(this); }; })()')
+        self._drain_fn = await mr.eval_cancelable(
+            "(() => { const drain = __edge.drain; return function () { return drain(); }; })()")
+        self._recover_fn = await mr.eval_cancelable(
+            "(() => { const recover = __edge.recover; return function () { return recover(); }; })()")
+        self._no_args = await mr.eval_cancelable("[]")
+        await mr.eval_cancelable("delete globalThis.__edge; delete globalThis.__edge_fetch; 0")
 
     async def close(self, reason: HandlerError | None = None) -> None:
         if self.dead and self.mr is None:
@@ -208,7 +230,7 @@ class Isolate:
         self.dead_reason = reason
         mr, self.mr = self.mr, None
         self._chan = None  # never touched again: its memory goes with the isolate
-        self._run_fn = self._drain_fn = self._no_args = None  # their handles freed while the context lives
+        self._run_fn = self._drain_fn = self._recover_fn = self._no_args = None  # freed while the context lives
         self._unplaced.clear()
         for timer in (self._idle_timer, self._deadline_timer):
             if timer is not None:
@@ -676,7 +698,8 @@ class Isolate:
         if run.cancelled():
             # The synchronous slice ran over its CPU budget and was terminated: find out whose.
             try:
-                culprit, extra = json.loads(await asyncio.wait_for(mr.eval_cancelable("__edge.recover()"), 1.0))
+                culprit, extra = json.loads(await asyncio.wait_for(
+                    v8.post_call(mr, self._recover_fn, None, self._no_args), 1.0))
             except Exception as e:
                 self._die(_limit_error(e, self))
                 return

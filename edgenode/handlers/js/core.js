@@ -2,7 +2,8 @@
 // queueMicrotask, DOMException, crypto, performance. Evaluated first in every isolate.
 //
 // The host (handlers/runtime.py) talks to this file only through two functions, which it takes
-// from __edge once and then calls (the batch's JSON text goes in as data, never as source):
+// from __edge once and then calls (the batch's JSON text goes in as data, never as source); it
+// deletes globalThis.__edge before the site's own code is evaluated (edgenode's scripts captured it):
 //   __edge.run(json list of events)  -- deliver events (start, op results, stream pulls)
 //   __edge.drain()                    -- collect the outbox as one JSON string
 // Everything a handler asks of the host (origin fetch, fetch, cache, timers, digests, body
