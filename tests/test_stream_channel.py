@@ -196,9 +196,18 @@ async def test_a_chunk_mutated_before_decoding_is_decoded_as_mutated(url):
 async def test_many_concurrent_bodies_larger_than_the_channel(url):
     """24 inline bodies of ~250 KB in flight (more than the 2 MiB each way the channel holds per
     batch) plus 3 MB host streams: every body arrives whole and unmixed."""
-    text = split_text()
-    jobs = [("/copy/every.bin", EVERY_BYTE)] * 16 + [("/copy/big.bin", BIG)] * 4
-    jobs += [("/rewrite/split.html", text.replace(MARKER, REPLACEMENT).encode())] * 8
+    await fetch_all_exactly(url, concurrent_jobs(16))
+
+
+def concurrent_jobs(every: int) -> list[tuple[str, bytes]]:
+    """`every` small inline bodies, four 3 MB host streams and eight rewrites: (path, body)."""
+    rewritten = split_text().replace(MARKER, REPLACEMENT).encode()
+    return [("/copy/every.bin", EVERY_BYTE)] * every + [("/copy/big.bin", BIG)] * 4 + [
+        ("/rewrite/split.html", rewritten)] * 8
+
+
+async def fetch_all_exactly(url: str, jobs: list[tuple[str, bytes]]) -> None:
+    """GET every path at once; each answer is 200 with exactly its body."""
     async with aiohttp.ClientSession() as s:
         async def one(path: str) -> bytes:
             async with s.get(url + path) as r:
@@ -226,17 +235,7 @@ async def test_pulls_past_the_per_batch_cap_wait_for_the_next_batch(edgenode, si
     monkeypatch.setattr(runtime, "PULLS_PER_BATCH", 2)
     monkeypatch.setattr(runtime.Isolate, "_cap_pulls", counting)
     url = edgenode(site, handler_cpu_ms=2000, handler_timeout_ms=5000).url
-    text = split_text()
-    jobs = [("/copy/every.bin", EVERY_BYTE)] * 12 + [("/copy/big.bin", BIG)] * 4
-    jobs += [("/rewrite/split.html", text.replace(MARKER, REPLACEMENT).encode())] * 8
-    async with aiohttp.ClientSession() as s:
-        async def one(path: str) -> bytes:
-            async with s.get(url + path) as r:
-                assert r.status == 200
-                return await r.read()
-        bodies = await asyncio.gather(*(one(p) for p, _ in jobs))
-    for (path, want), body in zip(jobs, bodies, strict=True):
-        assert body == want, path
+    await fetch_all_exactly(url, concurrent_jobs(12))
     assert cut > 0  # the cap did cut batches
 
 
@@ -260,13 +259,7 @@ async def test_chunks_wait_for_room_in_the_channel_instead_of_crossing_as_base64
     monkeypatch.setattr(runtime.Isolate, "_chunk_bytes", counting_chunk_bytes)
     monkeypatch.setattr(runtime.Isolate, "_send", counting_send)
     want = b"".join(bytes([i % 251]) * (400 * 1024) for i in range(8))
-    async with aiohttp.ClientSession() as s:
-        async def one() -> bytes:
-            async with s.get(url + "/generate/") as r:
-                assert r.status == 200
-                return await r.read()
-        bodies = await asyncio.gather(*(one() for _ in range(24)))
-    assert all(body == want for body in bodies)
+    await fetch_all_exactly(url, [("/generate/", want)] * 24)
     assert seen["f"] > 0  # the channel did fill up
     assert seen["base64"] == 0
 
