@@ -99,3 +99,27 @@ async def test_memory_limit_message(edgenode, make_site):
         status, _, body = await get(url, path)
         assert (status, body) == (500, b"RangeError: memory limit of 64 MB exceeded\n")
         assert (await get(url, "/"))[0] == 200
+
+
+def test_a_termination_by_the_hard_memory_limit_is_reported_as_memory():
+    """mini-racer does not always report the termination its hard memory limit caused as
+    JSOOMException: with a smaller V8 young generation it came back as a JSEvalException "null",
+    and the client got "the edge handler runtime failed". The limit's own flag decides."""
+    from types import SimpleNamespace
+
+    from py_mini_racer import JSEvalException
+
+    from edgenode.handlers.runtime import _limit_error
+
+    class Racer:
+        reached = True
+
+        def was_hard_memory_limit_reached(self) -> bool:
+            return self.reached
+
+    iso = SimpleNamespace(mr=Racer(), memory_mb=64, cpu_ms=50.0, label="site0")
+    err = _limit_error(JSEvalException("null"), iso)
+    assert (err.name, err.message) == ("RangeError", "memory limit of 64 MB exceeded")
+    iso.mr.reached = False
+    err = _limit_error(JSEvalException("null"), iso)
+    assert (err.name, err.message) == ("Error", "the edge handler runtime failed")

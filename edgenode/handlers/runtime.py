@@ -879,14 +879,21 @@ def memory_error(memory_mb: int) -> HandlerError:
     return HandlerError("RangeError", f"memory limit of {memory_mb} MB exceeded")
 
 
+def _hard_limit_reached(iso: Isolate) -> bool:
+    try:
+        return iso.mr is not None and bool(iso.mr.was_hard_memory_limit_reached())
+    except Exception:  # an older mini-racer, or a context already gone
+        return False
+
+
 def _limit_error(exc: BaseException, iso: Isolate) -> HandlerError:
     from py_mini_racer import JSOOMException
 
-    if isinstance(exc, JSOOMException):
+    if isinstance(exc, JSOOMException) or _hard_limit_reached(iso):
         return memory_error(iso.memory_mb)
     if isinstance(exc, asyncio.CancelledError | TimeoutError):
         return cpu_error(iso.cpu_ms)
-    log.error("%s: isolate failed: %s", iso.label, exc)
+    log.error("%s: isolate failed: %s (%s)", iso.label, exc, type(exc).__name__)
     return HandlerError("Error", "the edge handler runtime failed")
 
 
