@@ -9,7 +9,8 @@
 
 The server runs under `taskset -c 1` (one worker process unless --workers), wrk runs `-t1` under
 `taskset -c 0`. With a baseline both servers run side by side (idle while the other is loaded) and
-wrk alternates between them, so both see the same noise. Every scenario's response is checked
+wrk alternates between them, so both see the same noise. Before the measured runs each server gets
+`--warmup` seconds of the same load, unmeasured. Every scenario's response is checked
 before and after the load; a wrong answer is reported in the table instead of a number. Needs wrk,
 taskset and (for --baseline nginx and the S3 upstream) nginx; missing ones are installed with
 apt-get when running as root.
@@ -84,6 +85,11 @@ def measure(servers: dict[str, int], sc: Scenario, site: Path, args: argparse.Na
     for conns in args.connections:
         row = rows[(sc.name, conns)]
         results: dict[str, list[tools.WrkResult]] = {name: [] for name in live}
+        if args.warmup > 0:
+            # Unmeasured load at this concurrency first, for every server alike: a JIT, a heap, a
+            # cache or a connection pool sized by the load is then not part of the measured run.
+            for port in live.values():
+                tools.run_wrk(port, sc.path, conns, args.warmup, args.wrk_cpus, sc.wrk_headers)
         for _ in range(args.repeat):
             for name, port in live.items():
                 results[name].append(tools.run_wrk(port, sc.path, conns, args.seconds, args.wrk_cpus,
@@ -188,7 +194,8 @@ def print_table(args: argparse.Namespace, rows: dict[tuple[str, int], Row], rss:
     print()
     extra = f" ({' '.join(args.edgenode_arg)})" if args.edgenode_arg else ""
     print(f"edgenode{extra} {args.workers} worker(s) on cpu {args.server_cpus}, wrk -t1 on cpu {args.wrk_cpus}, "
-          f"{args.seconds:g} s per run, median of {args.repeat}; load average before {load_before}, after {tools.load_average()}")
+          f"{args.seconds:g} s per run after {args.warmup:g} s of warm-up, median of {args.repeat}; "
+          f"load average before {load_before}, after {tools.load_average()}")
     print(head)
     print(sep)
     for (name, conns), row in sorted(rows.items(), key=lambda kv: (kv[0][0], kv[0][1])):
@@ -211,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--baseline", choices=("none", "nginx"), default="none", help="also run nginx on the same content")
     p.add_argument("--quick", action="store_true", help="3 s runs instead of 10 s")
     p.add_argument("--seconds", type=float, default=None, help="seconds per wrk run (default 10, --quick 3)")
+    p.add_argument("--warmup", type=float, default=None,
+                   help="seconds of unmeasured load per server and connection count before the runs "
+                        "(default 2, --quick 1; 0: none)")
     p.add_argument("--repeat", type=int, default=1,
                    help="runs per server and connection count, alternating servers; the table shows medians")
     p.add_argument("--connections", default="32,256", help="wrk connection counts (default 32,256)")
@@ -226,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="requests in the --memory mixed run (default 1,000,000; --quick 100,000)")
     args = p.parse_args(argv)
     args.seconds = args.seconds or (3.0 if args.quick else 10.0)
+    if args.warmup is None:
+        args.warmup = 1.0 if args.quick else 2.0
     args.connections = [int(c) for c in args.connections.split(",")]
     require_edgenode()
     if args.memory:
