@@ -211,8 +211,8 @@ class Isolate:
             "(() => { const drain = __edge.drain; return function () { return drain(); }; })()")
         self._recover_fn = await mr.eval_cancelable(
             "(() => { const recover = __edge.recover; return function () { return recover(); }; })()")
-        self._no_args = await mr.eval_cancelable("[]")
-        await mr.eval_cancelable("delete globalThis.__edge; delete globalThis.__edge_fetch; 0")
+        # The empty argument list of every call, made by the same eval that removes the globals.
+        self._no_args = await mr.eval_cancelable("delete globalThis.__edge; delete globalThis.__edge_fetch; []")
 
     async def close(self, reason: HandlerError | None = None) -> None:
         if self.dead and self.mr is None:

@@ -75,10 +75,10 @@
     bytesGiven = true;
     return takeBytes;
   }
-  // Bytes for the host: [offset, length] in the channel, or base64 when the channel is off or
-  // the chunk is larger than the whole half (emitChunk holds back what merely does not fit now).
-  function outBytes(u) {
-    const n = apply(u8length, u, []); // a genuine typed array (throws otherwise)
+  // The `n` bytes of `u` for the host: [offset, length] in the channel, or base64 when the channel
+  // is off or the chunk is larger than the whole half (emitChunk holds back what merely does not
+  // fit now: see mustWait).
+  function outBytes(u, n) {
     if (!chanOutOn || outPos + n > CHAN_HALF) return u.toBase64();
     apply(u8set, chanOut, [u, outPos]);
     const ref = [outPos, n];
@@ -92,16 +92,18 @@
   // Once anything waits, every later stream message waits behind it, so each stream keeps its order.
   const spill = []; // [sid, Uint8Array copy | null (end) | error fields array]
   let spillTold = false;
+  // n bytes would fit in the channel once it is empty, but not now.
+  function mustWait(n) { return chanOutOn && n <= CHAN_HALF && outPos + n > CHAN_HALF; }
   function emitChunk(sid, u) { // true: sent now; false: waits in the spill
     if (u !== null) {
       const n = apply(u8length, u, []); // a genuine typed array (throws otherwise)
-      if (spill.length || (chanOutOn && n <= CHAN_HALF && outPos + n > CHAN_HALF)) {
+      if (spill.length || mustWait(n)) {
         const copy = new U8(n); // the producer may reuse its array once the read resolved
         apply(u8set, copy, [u]);
         spill.push([sid, copy]);
         return false;
       }
-      push(["chunk", sid, outBytes(u)]);
+      push(["chunk", sid, outBytes(u, n)]);
       return true;
     }
     if (spill.length) { spill.push([sid, null]); return false; }
@@ -119,7 +121,7 @@
       const [sid, v] = spill[i];
       if (v === null) push(["chunk", sid, null]);
       else if (!(v instanceof U8)) push(["serr", sid, ...v]);
-      else if (outPos + v.length <= CHAN_HALF || outPos === 0) push(["chunk", sid, outBytes(v)]);
+      else if (!mustWait(v.length)) push(["chunk", sid, outBytes(v, v.length)]);
       else break;
     }
     spill.splice(0, i);
