@@ -60,7 +60,6 @@
     }
   }
   const META_URL = { get() { return RequestMeta.url(this); }, enumerable: true, configurable: true };
-  function makeMeta(d) { return new RequestMeta(d); }
 
   // The request, requestMeta and response objects are built when the handler first asks for
   // them: a handler that never looks at one (a trivial onRequest, an onResponse that only reads
@@ -82,7 +81,7 @@
       return this.#request;
     }
     getRequest() { return Promise.resolve(this.request); }
-    get requestMeta() { return this.#meta || (this.#meta = makeMeta(this.#d)); }
+    get requestMeta() { return this.#meta || (this.#meta = new RequestMeta(this.#d)); }
     get cache() { return this.#cache || (this.#cache = makeCache(this.#rid)); }
     get response() {
       if (this.#phase !== "response") return undefined;
