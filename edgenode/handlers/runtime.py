@@ -207,12 +207,15 @@ class Isolate:
             await mr.eval_cancelable("__edge.channelOff()")
         self._run_fn = await mr.eval_cancelable(
             '(() => { const run = __edge.run; return function () { "use strict"; return run(this); }; })()')
-        self._drain_fn = await mr.eval_cancelable(
-            "(() => { const drain = __edge.drain; return function () { return drain(); }; })()")
-        self._recover_fn = await mr.eval_cancelable(
-            "(() => { const recover = __edge.recover; return function () { return recover(); }; })()")
+        self._drain_fn = await self._no_arg_fn("drain")
+        self._recover_fn = await self._no_arg_fn("recover")
         # The empty argument list of every call, made by the same eval that removes the globals.
         self._no_args = await mr.eval_cancelable("delete globalThis.__edge; delete globalThis.__edge_fetch; []")
+
+    async def _no_arg_fn(self, name: str) -> Any:
+        """A function calling core.js's `__edge[name]()`, which it captured (the global goes next)."""
+        return await self.mr.eval_cancelable(
+            f"(() => {{ const f = __edge.{name}; return function () {{ return f(); }}; }})()")
 
     async def close(self, reason: HandlerError | None = None) -> None:
         if self.dead and self.mr is None:
